@@ -1,0 +1,1 @@
+"""The `hiergenre` command line: thin typer commands over the library."""

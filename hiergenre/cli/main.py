@@ -1,0 +1,56 @@
+"""Entry point: builds the typer app from the command modules and turns user errors into exit 2."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from hiergenre.cli import benchmark_cmd, data_cmd, taxonomy_cmd, train_cmd
+from hiergenre.cli.common import console_err
+from hiergenre.errors import HiergenreError
+
+app = typer.Typer(
+    name="hiergenre",
+    help="Predict album genres from cover art over MuMu's 4-level genre taxonomy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+taxonomy_cmd.register(app)
+data_cmd.register(app)
+train_cmd.register(app)
+benchmark_cmd.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a HiergenreError becomes a one-line message and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(args=argv, standalone_mode=False)
+    except HiergenreError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        return 130
+    except SystemExit as exc:  # typer.Exit inside commands
+        return int(exc.code or 0)
+    except Exception as exc:  # click usage errors come through here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return 2
+        if isinstance(exc, click.exceptions.Abort):
+            console_err.print("aborted")
+            return 130
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Project exceptions: a user can cause these and fix them; the CLI shows the message, exit 2."""
+
+from __future__ import annotations
+
+
+class HiergenreError(Exception):
+    """A problem the user can fix. The message is one line that says what to do."""
+
+
+class TaxonomyError(HiergenreError):
+    """A genre table is malformed (cycle, two parents, too deep, duplicate, missing column)."""
+
+
+class UnknownGenreError(HiergenreError):
+    """One or more genre names resolve to no taxonomy node."""
+
+    def __init__(self, names: list[str], suggestions: dict[str, list[str]] | None = None):
+        self.names = list(names)
+        self.suggestions = suggestions or {}
+        shown = []
+        for name in self.names[:10]:
+            hint = self.suggestions.get(name)
+            shown.append(f"{name!r} (did you mean {', '.join(map(repr, hint))}?)" if hint else repr(name))
+        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
+        super().__init__(
+            f"unknown genre{'s' if len(self.names) > 1 else ''}: {'; '.join(shown)}{more}. "
+            "Check the spelling, add an alias, or pass --unknown drop to skip them."
+        )
+
+
+class DataError(HiergenreError):
+    """A dataset, manifest or image cannot be used as given."""
+
+
+class CheckpointError(HiergenreError):
+    """A checkpoint is corrupt or was made for another taxonomy, label space or model."""
+
+
+class ConfigError(HiergenreError):
+    """An option or configuration value is out of range or inconsistent."""
