@@ -14,7 +14,12 @@ class TaxonomyError(HiergenreError):
 class UnknownGenreError(HiergenreError):
     """One or more genre names resolve to no taxonomy node."""
 
-    def __init__(self, names: list[str], suggestions: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        names: list[str],
+        suggestions: dict[str, list[str]] | None = None,
+        hint: str = "check the spelling, or add an alias to the taxonomy's aliases table",
+    ):
         self.names = list(names)
         self.suggestions = suggestions or {}
         shown = []
@@ -23,8 +28,7 @@ class UnknownGenreError(HiergenreError):
             shown.append(f"{name!r} (did you mean {', '.join(map(repr, hint))}?)" if hint else repr(name))
         more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
         super().__init__(
-            f"unknown genre{'s' if len(self.names) > 1 else ''}: {'; '.join(shown)}{more}. "
-            "Check the spelling, add an alias, or pass --unknown drop to skip them."
+            f"unknown genre{'s' if len(self.names) > 1 else ''}: {'; '.join(shown)}{more}; {hint}"
         )
 
 

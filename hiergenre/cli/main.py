@@ -6,6 +6,7 @@ import logging
 import sys
 
 import typer
+from typer.exceptions import TyperException
 
 from hiergenre.cli import benchmark_cmd, data_cmd, taxonomy_cmd, train_cmd
 from hiergenre.cli.common import console_err
@@ -37,11 +38,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
+    except typer.Exit as exc:  # typer >= 0.25 vendors click: its exceptions are typer's own
+        return exc.exit_code
+    except typer.Abort:
+        console_err.print("aborted")
+        return 130
+    except Exception as exc:  # usage errors come through here in non-standalone mode
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+        if isinstance(exc, click.exceptions.ClickException | TyperException):
+            exc.show()  # type: ignore[union-attr]
             return 2
         if isinstance(exc, click.exceptions.Abort):
             console_err.print("aborted")

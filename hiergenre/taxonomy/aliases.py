@@ -12,20 +12,25 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from hiergenre.errors import TaxonomyError
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def normalize_genre(name: str) -> str:
-    """Key for comparing genre names: `'Indie & Lo-Fi'` and `'indie and lofi'` -> `'indieandlofi'`."""
+    """Comparison key: `'Indie & Lo-Fi'` and `'indie and lofi'` -> `'indieandlofi'`."""
     text = unicodedata.normalize("NFKD", str(name))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = text.replace("&", " and ").replace("+", " and ")
     return _NON_ALNUM.sub("", text)
 
 
-def _lenient_key(key: str) -> str:
-    """A second, looser key that also ignores the word 'and' (`'R&B'` vs `'RB'`)."""
-    return key.replace("and", "")
+def _lenient_key(name: str) -> str:
+    """A looser key that also drops the word 'and' (`'R&B'`, `'R and B'`, `'RB'` -> `'rb'`)."""
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    words = _NON_ALNUM.split(text.replace("&", " ").replace("+", " "))
+    return "".join(w for w in words if w and w != "and")
 
 
 class AliasResolver:
@@ -37,19 +42,32 @@ class AliasResolver:
             key = normalize_genre(name)
             other = self._exact.get(key)
             if other is not None and other != name:
-                raise ValueError(f"genre names {other!r} and {name!r} normalise to the same key")
+                raise TaxonomyError(
+                    f"genre names {other!r} and {name!r} differ only in case or punctuation: "
+                    "merge them or rename one"
+                )
             self._exact[key] = name
         self._aliases: dict[str, str] = {}
+        self.shadowed: dict[str, str] = {}  # alias -> the genre of the same key that wins over it
+        known = set(self._exact.values())
         for alias, target in (aliases or {}).items():
             key = normalize_genre(alias)
-            if target not in set(self._exact.values()):
-                raise ValueError(f"alias {alias!r} points to unknown genre {target!r}")
+            if target not in known:
+                raise TaxonomyError(f"alias {alias!r} points to unknown genre {target!r}")
             if key in self._exact and self._exact[key] != target:
-                raise ValueError(f"alias {alias!r} clashes with the genre {self._exact[key]!r}")
+                self.shadowed[alias] = self._exact[key]  # a real node of that name wins
+                continue
             self._aliases[key] = target
-        self._lenient: dict[str, str] = {}
-        for key, name in {**self._exact, **self._aliases}.items():
-            self._lenient.setdefault(_lenient_key(key), name)
+        # the lenient key may merge different genres: such keys resolve to nothing (no guessing)
+        self._lenient: dict[str, list[str]] = {}
+        spellings = [(n, n) for n in self._exact.values()]
+        spellings += [
+            (a, t) for a, t in (aliases or {}).items() if normalize_genre(a) in self._aliases
+        ]
+        for spelling, target in spellings:
+            targets = self._lenient.setdefault(_lenient_key(spelling), [])
+            if target not in targets:
+                targets.append(target)
 
     def resolve(self, name: str) -> str | None:
         """The node name for `name`, or None when nothing matches."""
@@ -57,14 +75,17 @@ class AliasResolver:
         if not key:
             return None
         found = self._exact.get(key) or self._aliases.get(key)
-        return found or self._lenient.get(_lenient_key(key))
+        if found:
+            return found
+        loose = self._lenient.get(_lenient_key(name), [])
+        return loose[0] if len(loose) == 1 else None
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """Up to `n` node names that look like `name` (for 'did you mean ...')."""
         key = normalize_genre(name)
         keys = list(self._exact) + list(self._aliases)
         close = difflib.get_close_matches(key, keys, n=n * 2, cutoff=0.6)
-        names: list[str] = []
+        names: list[str] = sorted(self._lenient.get(_lenient_key(name), []))  # ambiguous first
         for k in close:
             target = self._exact.get(k) or self._aliases[k]
             if target not in names:

@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from hiergenre.errors import UnknownGenreError
+from hiergenre.errors import ConfigError, UnknownGenreError
 from hiergenre.taxonomy.aliases import AliasResolver
 from hiergenre.taxonomy.table import format_table, read_aliases, read_table
 
@@ -203,7 +203,7 @@ class Taxonomy:
         return mat
 
     def ancestry_matrix(self, device: torch.device | str | None = None) -> torch.Tensor:
-        """Bool (num_nodes, num_nodes): `A[i, j]` is True iff node j is node i or an ancestor of it."""
+        """Bool (num_nodes, num_nodes): `A[i, j]` True iff node j is node i or an ancestor of i."""
         return torch.from_numpy(self._ancestry.copy()).to(device)
 
     def ancestry_array(self) -> np.ndarray:
@@ -212,19 +212,19 @@ class Taxonomy:
 
     def lca(self, a: str, b: str) -> str:
         """Lowest common ancestor (the root's name when they share no genre)."""
-        common = [x for x, y in zip(self.path(a), self.path(b)) if x == y]
+        common = [x for x, y in zip(self.path(a), self.path(b), strict=False) if x == y]
         return common[-1] if common else self.root
 
     def tree_distance(self, a: str, b: str) -> int:
         """Number of edges on the path between two nodes."""
         pa, pb = self.path(a), self.path(b)
-        shared = sum(1 for x, y in zip(pa, pb) if x == y)
+        shared = sum(1 for x, y in zip(pa, pb, strict=False) if x == y)
         return len(pa) + len(pb) - 2 * shared
 
     def lca_height(self, a: str, b: str) -> int:
         """Bertinetto et al.'s mistake severity: the height of LCA(a, b) above the deeper node."""
         pa, pb = self.path(a), self.path(b)
-        shared = sum(1 for x, y in zip(pa, pb) if x == y)
+        shared = sum(1 for x, y in zip(pa, pb, strict=False) if x == y)
         return max(len(pa), len(pb)) - shared
 
     @cached_property
@@ -256,17 +256,22 @@ class Taxonomy:
     def to_node_link(self) -> dict:
         """JSON node-link form, each node with its level and index."""
         nodes = [{"id": self.root, "level": 0, "index": -1}]
-        nodes += [{"id": n, "level": int(lv), "index": i} for i, (n, lv) in
-                  enumerate(zip(self.names, self.levels))]
+        nodes += [
+            {"id": n, "level": int(lv), "index": i}
+            for i, (n, lv) in enumerate(zip(self.names, self.levels, strict=False))
+        ]
         links = [{"source": self.parent(n), "target": n} for n in self.names]
         return {"directed": True, "root": self.root, "nodes": nodes, "links": links}
 
-    def save(self, path: str | Path) -> Path:
-        """Write as `.tsv`, `.json` (node-link) or `.graphml`, chosen by the suffix."""
+    def save(self, path: str | Path, fmt: str | None = None) -> Path:
+        """Write as `tsv`, `json` (node-link) or `graphml`: `fmt`, or else chosen by the suffix."""
         path = Path(path)
-        if path.suffix == ".json":
+        if fmt is not None and fmt.lower() not in ("tsv", "json", "graphml"):
+            raise ConfigError(f"unknown taxonomy format {fmt!r}: choose tsv, json or graphml")
+        fmt = (fmt or path.suffix.lstrip(".")).lower()
+        if fmt == "json":
             path.write_text(json.dumps(self.to_node_link(), indent=1) + "\n", encoding="utf-8")
-        elif path.suffix == ".graphml":
+        elif fmt == "graphml":
             g = nx.DiGraph(self._graph)
             for i, n in enumerate(self.names):
                 g.nodes[n].update(level=int(self.levels[i]), index=i)

@@ -45,7 +45,9 @@ class LabelSpace:
         pos = {n: i for i, n in enumerate(self.nodes)}
         out = np.zeros((len(label_sets), self.size), dtype=np.float32)
         for row, labels in enumerate(label_sets):
-            names = self.taxonomy.close(labels) if close else {self.taxonomy.resolve(x) for x in labels}
+            names = (
+                self.taxonomy.close(labels) if close else {self.taxonomy.resolve(x) for x in labels}
+            )
             for name in names:
                 j = pos.get(name)
                 if j is not None:
@@ -72,11 +74,11 @@ def get_label_space(name: str, taxonomy: Taxonomy) -> LabelSpace:
     if name == "all":
         nodes = list(taxonomy.names)
     elif name == "level1":
-        nodes = [n for n, lv in zip(taxonomy.names, taxonomy.levels) if lv == 1]
+        nodes = [n for n, lv in zip(taxonomy.names, taxonomy.levels, strict=False) if lv == 1]
     elif name in ("koenig12", "oramas250"):
         wanted = KOENIG12 if name == "koenig12" else _shipped_names("oramas250.txt")
         resolved = [taxonomy.try_resolve(n) for n in wanted]
-        missing = [n for n, r in zip(wanted, resolved) if r is None]
+        missing = [n for n, r in zip(wanted, resolved, strict=False) if r is None]
         if missing:
             raise UnknownGenreError(missing)
         chosen = set(resolved)
@@ -89,7 +91,7 @@ def get_label_space(name: str, taxonomy: Taxonomy) -> LabelSpace:
 def single_label_subset(
     label_sets: Sequence[Iterable[str]], space: LabelSpace, close: bool = True
 ) -> np.ndarray:
-    """The poster's single-label rule: class index per album, -1 unless EXACTLY ONE class is present.
+    """The poster's single-label rule: class index per album, -1 unless EXACTLY ONE class is in.
 
     With `close`, labels are first closed under ancestors (a collection labelled only with leaves
     still has level-1 genres); `close=False` counts only the strings an album carries, as the poster

@@ -1,0 +1,121 @@
+"""Robust cover decoding: any file a collection holds either becomes an RGB image or a reason.
+
+Reasons are short fixed strings so reports can count them: `missing`, `empty`, `not-an-image`,
+`truncated`, `too-large`, `unreadable`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hiergenre.errors import DataError
+
+log = logging.getLogger(__name__)
+
+# Largest image (width x height) we agree to decode: a 300x300 cover is 90k pixels; 40M covers
+# any real scan while refusing decompression bombs that declare 100k x 100k.
+DEFAULT_MAX_PIXELS = 40_000_000
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+DECODE_REASONS = ("missing", "empty", "not-an-image", "truncated", "too-large", "unreadable")
+
+
+class ImageDecodeError(DataError):
+    """An image file cannot be decoded; `reason` is one of DECODE_REASONS."""
+
+    def __init__(self, reason: str, path: str | Path, detail: str = ""):
+        self.reason = reason
+        self.path = str(path)
+        self.detail = detail
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"cannot decode {self.path}: {reason}{extra}; fix or remove the file.")
+
+
+def decode_image(
+    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None
+) -> Image.Image:
+    """Decode any cover to an RGB image (EXIF orientation applied); raise ImageDecodeError.
+
+    `draft`: a JPEG may be decoded at a reduced scale whose short side stays >= `draft` pixels
+    (a large speed-up when the caller resizes to a small square anyway).
+    """
+    path = Path(path)
+    try:
+        nbytes = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageDecodeError("missing", path) from None
+    except OSError as exc:
+        raise ImageDecodeError("unreadable", path, type(exc).__name__) from None
+    if nbytes == 0:
+        raise ImageDecodeError("empty", path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageDecodeError("too-large", path, f"{width}x{height} pixels")
+            if draft and img.format == "JPEG":
+                img.draft(img.mode if img.mode in ("RGB", "L") else None, (draft, draft))
+            img.load()
+    except ImageDecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageDecodeError("too-large", path, str(exc)[:80]) from None
+    except UnidentifiedImageError:
+        raise ImageDecodeError("not-an-image", path) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        text = str(exc).lower()
+        reason = "truncated" if ("truncat" in text or isinstance(exc, EOFError)) else "unreadable"
+        raise ImageDecodeError(reason, path, str(exc)[:80]) from None
+    return to_rgb(_upright(img))
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag; a broken EXIF block leaves the image as stored."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception as exc:  # malformed EXIF is common and harmless for the pixels
+        log.debug("ignoring broken EXIF: %s", exc)
+        return img
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any PIL mode to RGB: alpha composited on white, 16-bit scaled to 8-bit."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        arr = np.asarray(img).astype(np.float32)
+        if mode != "F" and arr.max(initial=0) > 255:  # 16-bit range: 65535 -> 255
+            arr = arr / 257.0
+        gray = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+
+
+def square_resize(img: Image.Image, size: int) -> np.ndarray:
+    """Center-crop to a square, then resize to size x size; uint8 (size, size, 3)."""
+    width, height = img.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    img = img.crop((left, top, left + side, top + side))
+    if side != size:
+        img = img.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def load_square(path: str | Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode a cover and return it center-cropped and resized: uint8 (size, size, 3)."""
+    return square_resize(decode_image(path, max_pixels=max_pixels, draft=size), size)

@@ -1,0 +1,206 @@
+"""Importers: folder trees, CSVs, MuMu files; unknown genres, broken files, duplicates, paths."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hiergenre.data import ImportOptions, import_collection, make_split
+from hiergenre.errors import DataError, UnknownGenreError
+from hiergenre.taxonomy import Taxonomy, load_taxonomy
+
+PARENTS = {
+    "Rock": "Music", "Jazz": "Music", "Pop": "Music", "Classical": "Music",
+    "Indie Rock": "Rock", "Hard Rock": "Rock", "Bebop": "Jazz", "Synthpop": "Pop",
+    "Theatrical, Incidental & Program Music": "Classical", "Shoegaze": "Indie Rock",
+}  # fmt: skip
+ALIASES = {"Theatrical": "Theatrical, Incidental & Program Music",
+           "Incidental & Program Music": "Theatrical, Incidental & Program Music",
+           "Indie": "Indie Rock"}  # fmt: skip
+
+
+@pytest.fixture
+def tax() -> Taxonomy:
+    return Taxonomy.from_parents(PARENTS, ALIASES)
+
+
+def cover(path: Path, seed: int, size: int = 48, quality: int = 90) -> Path:
+    """A distinct random-blob cover (smooth, so perceptual hashes differ between seeds)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, "JPEG", quality=quality)
+    return path
+
+
+def test_folder_tree_with_broken_files_accounts_for_every_album(tmp_path, tax):
+    src = tmp_path / "src"
+    cover(src / "Rock" / "a.jpg", 1)
+    cover(src / "Indie" / "b.jpg", 2)  # alias folder name
+    cover(src / "Rock" / "Shoegaze" / "c.jpg", 3)  # nested: both folders are labels
+    (src / "Jazz").mkdir()
+    (src / "Jazz" / "zero.jpg").write_bytes(b"")
+    (src / "Jazz" / "noise.jpg").write_bytes(bytes(range(256)) * 4)
+    (src / "Jazz" / "cut.jpg").write_bytes(cover(tmp_path / "x.jpg", 4).read_bytes()[:300])
+    (src / "Jazz" / "notes.txt").write_text("not a cover")
+    (src / "Pop").mkdir()
+    Image.new("CMYK", (30, 30), (10, 200, 30, 0)).save(src / "Pop" / "cmyk.jpg")
+    (src / "manifest.csv").write_text("ignored,at,root\n")
+    ds = import_collection(src, tmp_path / "out", tax)
+    rep = ds.report
+    assert rep["albums_in"] == 8 == rep["albums_kept"] + rep["albums_reported"]
+    assert rep["albums_kept"] == 4 and len(ds) == 4
+    reasons = {Path(s["image"]).name: s["reason"] for s in rep["skipped"]}
+    assert reasons == {"zero.jpg": "empty", "noise.jpg": "not-an-image",
+                       "cut.jpg": "truncated", "notes.txt": "not-an-image"}  # fmt: skip
+    labels = dict(zip(ds.album_ids, ds.label_sets, strict=True))
+    assert labels["Indie/b"] == ["Indie Rock"]
+    assert labels["Rock/Shoegaze/c"] == ["Rock", "Shoegaze"]
+    assert rep["counts"]["per_genre"]["Rock"] == 3  # a, b (Indie Rock), c: closed under ancestors
+    assert all(p.is_file() for p in ds.image_paths())
+
+
+def test_unknown_genres_error_lists_them_or_drop_reports_them(tmp_path, tax):
+    src = tmp_path / "src"
+    cover(src / "Rock" / "a.jpg", 1)
+    cover(src / "Polka" / "b.jpg", 2)
+    cover(src / "Zydeco" / "c.jpg", 3)
+    with pytest.raises(UnknownGenreError) as info:
+        import_collection(src, tmp_path / "out", tax)
+    assert set(info.value.names) == {"Polka", "Zydeco"}
+    ds = import_collection(src, tmp_path / "out", tax, ImportOptions(unknown="drop"))
+    assert len(ds) == 1 and ds.report["unknown_genres"] == {"Polka": 1, "Zydeco": 1}
+    assert ds.report["skipped_by_reason"] == {"unknown-genre": 2}
+
+
+def test_generic_csv_groups_ids_and_outside_root(tmp_path, tax):
+    src = tmp_path / "col"
+    cover(src / "img" / "a.jpg", 1)
+    cover(src / "img" / "b.png", 2)
+    cover(tmp_path / "secret.jpg", 3)
+    (src / "covers.csv").write_text(
+        "image,labels,group,album_id\n"
+        "img/a.jpg,Rock|Bebop,artist1,A1\n"
+        "img/b.png,synthpop,artist2,\n"
+        "../secret.jpg,Jazz,artist3,S\n"
+        "img/missing.jpg,Jazz,,M\n"
+        "img/a.jpg,,artist1,E\n"
+    )
+    ds = import_collection(src / "covers.csv", tmp_path / "out", tax)
+    assert ds.album_ids == ["A1", "img/b"]
+    assert ds.label_sets == [["Rock", "Bebop"], ["Synthpop"]]
+    assert ds.groups == ["artist1", "artist2"]
+    reasons = {s["album_id"]: s["reason"] for s in ds.report["skipped"]}
+    assert reasons == {"S": "outside-root", "M": "missing", "E": "no-labels"}
+    assert ds.report["albums_in"] == 5
+    opts = ImportOptions(allow_outside_root=True)
+    assert "S" in import_collection(src / "covers.csv", tmp_path / "o2", tax, opts).album_ids
+
+
+def test_mumu_csv_dedups_tracks_and_resolves_comma_fragments(tmp_path, tax):
+    images = tmp_path / "images"
+    for aid, seed in (("B01", 1), ("B02", 2)):
+        cover(images / f"{aid}.jpg", seed)
+    (tmp_path / "MuMu_dataset_multi-label.csv").write_text(
+        "amazon_id,album_mbid,MSD_track_id,recording_mbid,artist_mbid,genres\n"
+        'B01,m1,t1,r1,art1,"Rock,Indie Rock"\n'
+        'B01,m1,t2,r2,art1,"Rock,Indie Rock"\n'
+        'B02,m2,t3,r3,art2,"Classical,Theatrical, Incidental & Program Music"\n'
+        "B03,m3,t4,r4,art3,Jazz\n"
+    )
+    ds = import_collection(tmp_path / "MuMu_dataset_multi-label.csv", tmp_path / "out", tax)
+    assert ds.report["format"] == "mumu-csv" and ds.report["rows_read"] == 4
+    assert ds.album_ids == ["B01", "B02"]
+    assert ds.label_sets[1] == ["Classical", "Theatrical, Incidental & Program Music"]
+    assert ds.groups == ["art1", "art2"]
+    assert ds.report["skipped"][0]["album_id"] == "B03"
+    assert ds.report["skipped"][0]["reason"] == "missing"
+
+
+def test_mumu_json_uses_category_paths(tmp_path, tax):
+    cover(tmp_path / "images" / "X1.jpg", 1)
+    cover(tmp_path / "images" / "X2.jpg", 2)
+    records = [
+        {"amazon_id": "X1", "categories": [["CDs & Vinyl", "Rock", "Indie Rock", "Shoegaze"]]},
+        {"amazon_id": "X2", "categories": [["CDs & Vinyl", "Pop"], ["CDs & Vinyl", "Jazz"]]},
+        {"amazon_id": "X3", "categories": []},
+    ]
+    (tmp_path / "meta.json").write_text(json.dumps(records))
+    ds = import_collection(tmp_path / "meta.json", tmp_path / "out", tax)
+    assert ds.label_sets == [["Rock", "Indie Rock", "Shoegaze"], ["Pop", "Jazz"]]
+    assert ds.report["skipped"][0]["reason"] == "no-labels"
+
+
+def _dup_collection(src: Path) -> None:
+    cover(src / "Rock" / "a.jpg", 1)
+    (src / "Jazz").mkdir(parents=True)
+    (src / "Jazz" / "a_copy.jpg").write_bytes((src / "Rock" / "a.jpg").read_bytes())
+    img = Image.open(src / "Rock" / "a.jpg").resize((64, 64))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=60)  # re-encoded and rescaled: near-identical, not identical
+    (src / "Pop").mkdir()
+    (src / "Pop" / "a_reissue.jpg").write_bytes(buf.getvalue())
+    for i in range(4):
+        cover(src / "Rock" / f"other{i}.jpg", 10 + i)
+
+
+def test_duplicates_merge_unions_labels(tmp_path, tax):
+    _dup_collection(tmp_path / "src")
+    ds = import_collection(tmp_path / "src", tmp_path / "out", tax)
+    groups = ds.report["duplicates"]["groups"]
+    assert len(groups) == 1 and groups[0]["kind"] == "near" and groups[0]["labels_differ"]
+    assert len(groups[0]["albums"]) == 3
+    keeper = groups[0]["kept"][0]
+    assert sorted(dict(zip(ds.album_ids, ds.label_sets, strict=True))[keeper]) == [
+        "Jazz", "Pop", "Rock"]  # fmt: skip
+    assert len(ds) == 5 and ds.report["skipped_by_reason"] == {"duplicate-merged": 2}
+
+
+def test_duplicates_drop_and_keep(tmp_path, tax):
+    _dup_collection(tmp_path / "src")
+    dropped = import_collection(
+        tmp_path / "src", tmp_path / "d", tax, ImportOptions(duplicates="drop")
+    )
+    assert len(dropped) == 4 and dropped.report["skipped_by_reason"] == {"duplicate-conflict": 3}
+    kept = import_collection(
+        tmp_path / "src", tmp_path / "k", tax, ImportOptions(duplicates="keep")
+    )
+    assert len(kept) == 7 and len(kept.duplicate_groups) == 1
+    group = set(kept.duplicate_groups[0])
+    for seed in range(5):  # whatever the seed, the three copies share one part
+        split = make_split(kept, "multilabel", seed=seed, taxonomy=tax)
+        parts = [p for p in ("train", "dev", "test") if group & set(split.part(p))]
+        assert len(parts) == 1
+
+
+def test_bad_format_and_missing_source(tmp_path, tax):
+    with pytest.raises(DataError):
+        import_collection(tmp_path / "nothing", tmp_path / "out", tax)
+    (tmp_path / "odd.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(DataError, match="--format"):
+        import_collection(tmp_path / "odd.csv", tmp_path / "out", tax)
+
+
+DISCOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "discogs-covers"
+
+
+@pytest.mark.slow
+def test_discogs_covers_import(tmp_path):
+    if not DISCOGS.is_dir():
+        pytest.skip("../shared/data/discogs-covers is not here")
+    try:
+        tax = load_taxonomy()
+    except Exception as exc:  # the shipped table may be missing in a partial checkout
+        pytest.skip(f"shipped taxonomy unavailable: {exc}")
+    ds = import_collection(DISCOGS, tmp_path / "discogs", tax)
+    rep = ds.report
+    assert rep["albums_in"] == 4452 == rep["albums_kept"] + rep["albums_reported"]
+    level1 = {n for labels in ds.label_sets for n in tax.close(labels) if tax.level(n) == 1}
+    assert level1 == {"Country", "Dance & Electronic", "Pop", "Rap & Hip-Hop", "Rock"}
+    assert rep["duplicates"]["groups"]  # re-releases of one cover exist even after cleaning
