@@ -1,0 +1,193 @@
+"""Taxonomy-aware metrics over node indices in taxonomy order.
+
+They take the taxonomy's numpy matrices rather than the taxonomy itself, so they stay pure:
+`ancestry = taxonomy.ancestry_array()` with `ancestry[i, j]` true iff j is i or an ancestor of i,
+`lca_heights = taxonomy.lca_height_matrix()`, `parent_index = taxonomy.parent_index` and
+`levels = taxonomy.levels`. The artificial root is not a node, so it never counts as a hit.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from hiergenre.metrics.ranking import auroc
+
+
+def close_under_ancestors(multi_hot: np.ndarray, ancestry: np.ndarray) -> np.ndarray:
+    """Add every ancestor of each set node: bool (N, M) from (N, M) {0,1} and ancestry (M, M).
+
+    >>> anc = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1]], bool)  # node 1 is a child of node 0
+    >>> close_under_ancestors(np.array([[0, 1, 0]]), anc).astype(int).tolist()
+    [[1, 1, 0]]
+    """
+    x = np.asarray(multi_hot, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != ancestry.shape[0]:
+        raise ValueError(f"multi-hot {x.shape} must be (N, {ancestry.shape[0]})")
+    return (x @ np.asarray(ancestry, dtype=np.float32)) > 0
+
+
+def _as_multi_hot(x: np.ndarray, num_nodes: int) -> np.ndarray:
+    """Node indices (N,) become one-hot rows; (N, M) multi-hot passes through. -1 = no node."""
+    x = np.asarray(x)
+    if x.ndim == 2:
+        return x
+    out = np.zeros((x.shape[0], num_nodes), dtype=bool)
+    rows = np.flatnonzero(x >= 0)
+    out[rows, x[rows]] = True
+    return out
+
+
+def hierarchical_prf(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    ancestry: np.ndarray,
+    average: Literal["micro", "sample"] = "micro",
+) -> dict[str, float]:
+    """Kiritchenko's hierarchical precision, recall and F1 (`hP`, `hR`, `hF`).
+
+    With B_i the true and A_i the predicted node set of album i, both closed under ancestors:
+    `micro` gives hP = sum|A&B| / sum|A| and hR = sum|A&B| / sum|B|, hF their harmonic mean;
+    `sample` averages per-album hP_i, hR_i and hF_i (sklearn's `average="samples"` style).
+    Empty sets: a ratio with a zero denominator is 0 (an album with nothing predicted has hP_i = 0),
+    and hF = 0 when hP + hR = 0. Inputs are (N, M) multi-hot or (N,) node indices (-1 = nothing).
+
+    >>> anc = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1]], bool)  # 0 -> 1 is parent -> child
+    >>> hierarchical_prf(np.array([1]), np.array([2]), anc)  # true {0, 1}, predicted {2}
+    {'hP': 0.0, 'hR': 0.0, 'hF': 0.0}
+    >>> hierarchical_prf(np.array([1]), np.array([0]), anc)  # true {0, 1}, predicted {0}
+    {'hP': 1.0, 'hR': 0.5, 'hF': 0.6666666666666666}
+    """
+    m = ancestry.shape[0]
+    true_sets = close_under_ancestors(_as_multi_hot(y_true, m), ancestry)
+    pred_sets = close_under_ancestors(_as_multi_hot(y_pred, m), ancestry)
+    both = (true_sets & pred_sets).sum(axis=1, dtype=np.float64)
+    n_pred = pred_sets.sum(axis=1, dtype=np.float64)
+    n_true = true_sets.sum(axis=1, dtype=np.float64)
+    if average == "micro":
+        hp, hr = _ratio(both.sum(), n_pred.sum()), _ratio(both.sum(), n_true.sum())
+        return {"hP": hp, "hR": hr, "hF": _ratio(2 * hp * hr, hp + hr)}
+    if average == "sample":
+        hp_i = np.divide(both, n_pred, out=np.zeros_like(both), where=n_pred > 0)
+        hr_i = np.divide(both, n_true, out=np.zeros_like(both), where=n_true > 0)
+        den = hp_i + hr_i
+        hf_i = np.divide(2 * hp_i * hr_i, den, out=np.zeros_like(den), where=den > 0)
+        return {"hP": float(hp_i.mean()), "hR": float(hr_i.mean()), "hF": float(hf_i.mean())}
+    raise ValueError(f"average must be 'micro' or 'sample', not {average!r}")
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else 0.0
+
+
+def nodes_at_levels(ancestry: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """(M + 1, L) int: column l-1 holds each node's ancestor-or-self at level l, -1 where the node
+    is shallower; the extra last row (all -1) stands for "no node" (index -1)."""
+    levels = np.asarray(levels)
+    depth = int(levels.max()) if levels.size else 0
+    out = np.full((ancestry.shape[0] + 1, depth), -1, dtype=np.int64)
+    for lv in range(1, depth + 1):
+        mask = np.asarray(ancestry, dtype=bool) & (levels == lv)[None, :]
+        out[:-1, lv - 1] = np.where(mask.any(axis=1), mask.argmax(axis=1), -1)
+    return out
+
+
+def per_level_accuracy(
+    true_idx: np.ndarray, pred_idx: np.ndarray, ancestry: np.ndarray, levels: np.ndarray
+) -> dict[int, float]:
+    """For each level L: among albums whose true node is at depth >= L, the share whose predicted
+    node's level-L ancestor equals the true node's level-L ancestor (a prediction shallower than L
+    or -1 is wrong). Inputs are (N,) node indices; levels with no such album give NaN.
+
+    >>> anc = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1]], bool)
+    >>> per_level_accuracy(np.array([1, 1]), np.array([0, 1]), anc, np.array([1, 2, 1]))
+    {1: 1.0, 2: 0.5}
+    """
+    at = nodes_at_levels(ancestry, levels)
+    true_at, pred_at = at[np.asarray(true_idx)], at[np.asarray(pred_idx)]
+    out: dict[int, float] = {}
+    for col in range(at.shape[1]):
+        valid = true_at[:, col] >= 0
+        hits = pred_at[valid, col] == true_at[valid, col]
+        out[col + 1] = float(hits.mean()) if valid.any() else float("nan")
+    return out
+
+
+def per_level_auroc(y_true: np.ndarray, scores: np.ndarray, levels: np.ndarray) -> dict[int, float]:
+    """Micro AUROC over the (N, K) columns of each level; `levels` (K,) is each column's level."""
+    levels = np.asarray(levels)
+    y, s = np.asarray(y_true), np.asarray(scores)
+    return {int(lv): auroc(y[:, levels == lv], s[:, levels == lv]) for lv in np.unique(levels)}
+
+
+def full_path_accuracy(y_true: np.ndarray, y_pred: np.ndarray, ancestry: np.ndarray) -> float:
+    """Share of albums whose predicted node set, closed under ancestors, equals the true closed
+    set exactly. Inputs are (N, M) multi-hot or (N,) node indices.
+
+    >>> anc = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1]], bool)
+    >>> full_path_accuracy(np.array([1, 1]), np.array([1, 0]), anc)
+    0.5
+    """
+    m = ancestry.shape[0]
+    true_sets = close_under_ancestors(_as_multi_hot(y_true, m), ancestry)
+    pred_sets = close_under_ancestors(_as_multi_hot(y_pred, m), ancestry)
+    return float(np.all(true_sets == pred_sets, axis=1).mean())
+
+
+def hierarchy_violation_rate(
+    probs: np.ndarray, parent_index: np.ndarray, eps: float = 1e-6
+) -> float:
+    """Share of (album, parent-child edge) pairs with P(child) > P(parent) + eps.
+
+    `probs` is (N, M) in taxonomy order; edges where either end is NaN (a node outside the
+    model's label space, see `LabelSpace.to_nodes`) are left out; NaN when no edge is left.
+
+    >>> hierarchy_violation_rate(np.array([[.9, .2, .5], [.1, .3, .5]]), np.array([-1, 0, -1]))
+    0.5
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    child = np.flatnonzero(np.asarray(parent_index) >= 0)
+    parent = np.asarray(parent_index)[child]
+    pc, pp = p[:, child], p[:, parent]
+    known = ~(np.isnan(pc) | np.isnan(pp))
+    return float((pc > pp + eps)[known].mean()) if known.any() else float("nan")
+
+
+def mistake_severity(
+    true_idx: np.ndarray, pred_idx: np.ndarray, lca_heights: np.ndarray
+) -> dict[str, float]:
+    """Top-1 accuracy plus the mean LCA height of the WRONG top-1 predictions (Bertinetto et al.).
+
+    Severity alone rewards a model that is rarely wrong in a bad way but often wrong: always read
+    it with `accuracy`. `mistake_severity` is NaN when there is no mistake.
+
+    >>> h = np.array([[0, 1, 2], [1, 0, 2], [2, 2, 0]])
+    >>> mistake_severity(np.array([0, 0, 1]), np.array([0, 1, 2]), h)
+    {'accuracy': 0.3333333333333333, 'mistake_severity': 1.5, 'n_mistakes': 2}
+    """
+    t, p = np.asarray(true_idx), np.asarray(pred_idx)
+    wrong = t != p
+    heights = np.asarray(lca_heights)[t[wrong], p[wrong]]
+    return {
+        "accuracy": float(np.mean(~wrong)) if t.size else float("nan"),
+        "mistake_severity": float(heights.mean()) if heights.size else float("nan"),
+        "n_mistakes": int(wrong.sum()),
+    }
+
+
+def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """(N, k) column indices of the k highest scores per row, best first; NaN scores rank last."""
+    s = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
+    return np.argsort(-s, axis=1, kind="stable")[:, :k]
+
+
+def hdist_at_k(true_idx: np.ndarray, topk_idx: np.ndarray, lca_heights: np.ndarray) -> float:
+    """Mean LCA height between the true node and each of the top-k predictions, (N,) and (N, k).
+
+    >>> h = np.array([[0, 1, 2], [1, 0, 2], [2, 2, 0]])
+    >>> hdist_at_k(np.array([0, 2]), np.array([[0, 1], [0, 2]]), h)
+    0.75
+    """
+    t = np.asarray(true_idx)[:, None]
+    return float(np.asarray(lca_heights)[t, np.asarray(topk_idx)].mean())
