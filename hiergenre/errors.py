@@ -24,8 +24,10 @@ class UnknownGenreError(HiergenreError):
         self.suggestions = suggestions or {}
         shown = []
         for name in self.names[:10]:
-            hint = self.suggestions.get(name)
-            shown.append(f"{name!r} (did you mean {', '.join(map(repr, hint))}?)" if hint else repr(name))
+            alts = self.suggestions.get(name)  # not `hint`: that is the message's last part
+            shown.append(
+                f"{name!r} (did you mean {', '.join(map(repr, alts))}?)" if alts else repr(name)
+            )
         more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
         super().__init__(
             f"unknown genre{'s' if len(self.names) > 1 else ''}: {'; '.join(shown)}{more}; {hint}"

@@ -1,9 +1,154 @@
-"""Commands of this group (filled in by its issue)."""
+"""`hiergenre benchmark`, `evaluate`, `predict` and `export`: parse, call the library, render."""
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from hiergenre.cli.common import console, console_err
+from hiergenre.errors import ConfigError
+
+o = typer.Option
+
+
+def _progress(quiet: bool):
+    """A progress callback printing one line per model (and per epoch) to stderr."""
+    started: dict[str, float] = {}
+
+    def show(event: str, info: dict) -> None:
+        if quiet:
+            return
+        if event == "model":
+            started[info["name"]] = time.perf_counter()
+            console_err.print(f"[bold]{info['name']}[/]: training and evaluating ...")
+        elif event == "train" and info.get("event") == "epoch":
+            dev = info.get("dev", {})
+            metric = info.get("metric", "")
+            console_err.print(f"  epoch {info['epoch']}  loss {info['train_loss']:.4f}  "
+                              f"dev {metric} {dev.get(metric, float('nan')):.4f}",
+                              highlight=False)  # fmt: skip
+        elif event == "done":
+            seconds = time.perf_counter() - started.get(info["name"], time.perf_counter())
+            console_err.print(f"  done in {seconds:.0f} s", highlight=False)
+
+    return show
+
+
+def render_benchmark(payload: dict) -> None:
+    """The benchmark table and the lines under it."""
+    from hiergenre.benchmark import headline, table
+
+    headers, rows = table(payload)
+    t = Table(title="hiergenre benchmark (poster's MuMu numbers in parentheses)", show_lines=False)
+    for i, h in enumerate(headers):
+        t.add_column(h, justify="left" if i < 2 else "right", overflow="fold")
+    for r, row in zip(payload["models"], rows, strict=True):
+        style = "dim" if r["kind"] == "baseline" else None
+        t.add_row(*row, style=style)
+    console.print(t, width=max(console.width, 190))  # a pipe gets 80 columns: too narrow
+    for line in headline(payload):
+        style = "bold red" if line.startswith("NOTICE") or "NOT" in line else None
+        console.print(line, style=style, highlight=False, soft_wrap=True, markup=False)
+
+
+def benchmark(
+    data: str = o(None, "--data", help="Imported dataset directory; default: synthetic covers."),
+    models: str = o(None, "--models", help="Comma-separated subset of the models and baselines."),
+    quick: bool = o(False, "--quick", help="Fewer epochs and smaller models (under 2 minutes)."),
+    out: Path = o(Path("benchmarks/results/latest"), "--out", help="Results directory."),
+    seed: int = o(230, "--seed", help="Seed of the split and of every model."),
+    device: str = o("cpu", "--device", help="cpu | cuda | auto."),
+    epochs: int = o(None, "--epochs", help="Epochs for every model (overrides the plans)."),
+    weights: str = o(None, "--weights", help="Local ImageNet ResNet-101 weights file."),
+    no_plots: bool = o(False, "--no-plots", help="Skip the PNG plots."),
+    quiet: bool = o(False, "--quiet", "-q", help="No progress lines."),
+) -> None:
+    """Train and evaluate the poster's models, the project's models and baselines on one split."""
+    from hiergenre.benchmark import BenchmarkConfig, parse_models, run_benchmark
+
+    if epochs is not None and epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {epochs}")
+    if device not in ("cpu", "cuda", "auto"):
+        raise ConfigError(f"--device {device!r} is not valid: choose cpu, cuda or auto")
+    config = BenchmarkConfig(
+        data=data, models=parse_models(models), quick=quick, out=str(out), seed=seed,
+        device=device, epochs=epochs, weights=weights, plots=not no_plots,
+    )  # fmt: skip
+    payload = run_benchmark(config, _progress(quiet))
+    render_benchmark(payload)
+    console.print(f"Results: {out}/results.md, results.json, results.csv and PNG plots.")
+
+
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="A run directory (from train or benchmark)."),
+    data: str = o(None, "--data", help="Evaluate on every album of this dataset instead."),
+    as_json: bool = o(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Re-evaluate a trained run on its test split (or on another dataset)."""
+    from hiergenre.benchmark.report import fmt, json_safe
+    from hiergenre.evaluate import evaluate_run
+
+    result = json_safe(evaluate_run(run_dir, data))
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    t = Table(title=f"{result['model_name']} on {result['dataset']} ({result['part']})")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for key, value in result.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            t.add_row(key, fmt(value) if isinstance(value, float) else str(value))
+        elif key == "level_accuracy":
+            t.add_row(key, ", ".join(f"L{k} {fmt(v)}" for k, v in value.items()))
+    console.print(t)
+
+
+def predict(
+    images: list[Path] = typer.Argument(..., help="Cover image files."),
+    run: Path = o(..., "--run", help="A trained run directory."),
+    top_k: int = o(3, "--top-k", help="How many genre paths per image."),
+    as_json: bool = o(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The top coherent genre paths of each cover, with probabilities."""
+    from hiergenre.predict import predict_images
+
+    results = predict_images(images, run, top_k)
+    if as_json:
+        typer.echo(json.dumps(results, indent=1))
+        return
+    for item in results:
+        console.print(f"[bold]{item['image']}[/]", highlight=False)
+        if item["error"]:
+            console.print(f"  could not read the cover: {item['error']}", highlight=False)
+        for rank, p in enumerate(item["paths"], 1):
+            steps = " > ".join(f"{n} ({q:.2f})" for n, q in zip(p["path"], p["probs"], strict=True))
+            console.print(f"  {rank}. {steps}", highlight=False, markup=False)
+
+
+def export(
+    run_dir: Path = typer.Argument(..., help="A trained run directory."),
+    onnx: bool = o(False, "--onnx", help="Export to ONNX (the only format for now)."),
+    out: Path = o(None, "--out", help="Output .onnx file (default RUN_DIR/model.onnx)."),
+) -> None:
+    """Export a run's model (ONNX, dynamic batch), checked against PyTorch with onnxruntime."""
+    from hiergenre.export import export_onnx
+
+    if not onnx:
+        raise ConfigError("choose a format: pass --onnx")
+    summary = export_onnx(run_dir, out)
+    console.print(f"wrote {summary['onnx']} ({summary['labels']} {summary['output']} outputs, "
+                  f"input 3x{summary['image_size']}x{summary['image_size']} in [0, 1]); "
+                  f"max |onnxruntime - PyTorch| = {summary['max_abs_diff']:.2e}",
+                  highlight=False)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    app.command("benchmark")(benchmark)
+    app.command("evaluate")(evaluate)
+    app.command("predict")(predict)
+    app.command("export")(export)

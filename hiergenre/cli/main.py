@@ -36,6 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console_err.print("interrupted")
         return 130
+    except OSError as exc:  # a full disk, a read-only or misnamed output path: the user can fix it
+        from rich.markup import escape
+
+        what = escape(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""))
+        console_err.print(
+            f"[bold red]error:[/] {what}: check the path, its permissions and the free disk "
+            "space, then run the command again", highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        return 2
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
     except typer.Exit as exc:  # typer >= 0.25 vendors click: its exceptions are typer's own

@@ -1,9 +1,310 @@
-"""Commands of this group (filled in by its issue)."""
+"""`hiergenre train flat` and `hiergenre train hierarchical`: parse, build a TrainConfig, train."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
+from pathlib import Path
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hiergenre.cli.common import console, console_err
+from hiergenre.errors import ConfigError
+
+train_app = typer.Typer(
+    help="Train a model on a dataset (default: the built-in synthetic set) into a run directory.",
+    no_args_is_help=True,
+)
+
+# CPU-friendly defaults for the poster's CNNs (the run's config.json records them); the poster's
+# full shape is `--width 1 --image-size 224`.
+CPU_WIDTH = 0.25
+HIER_STRATEGIES = {"shared-heads": "shared", "per-branch-models": "per-branch-models"}
+
+o = typer.Option
+DATA = o(None, "--data", help="Dataset directory (manifest.csv); default: the synthetic set.")
+LABEL_SPACE = o(
+    None, "--label-space", help="all | koenig12 | level1 | oramas250 (default: model's)."
+)
+SPLIT = o(None, "--split", help="Split JSON file or mode: multilabel | singlelabel | koenig-*.")
+GROUP = o(None, "--group-aware/--no-group-aware", help="Keep each artist in one split part.")
+SIZE = o(
+    None, "--image-size", help="Input size in pixels (>= 32; default 64, the poster used 224)."
+)
+EPOCHS = o(None, "--epochs", help="Epochs (default 8).")
+BATCH = o(None, "--batch-size", help="Global batch size (default 32).")
+LR = o(None, "--lr", help="Learning rate (default 1e-3).")
+WD = o(None, "--weight-decay", help="Weight decay (default 1e-4).")
+OPTIM = o(None, "--optimizer", help="adamw | sgd.")
+SCHED = o(None, "--schedule", help="cosine | step | none (stepped per epoch).")
+PATIENCE = o(None, "--patience", help="Early stopping patience in epochs (0: off; default 5).")
+BALANCE = o(None, "--balance", help="auto | none | pos-weight | class-balanced | sampler.")
+SEED = o(None, "--seed", help="Seed for init, split and data order (default 230).")
+DEVICE = o(None, "--device", help="auto | cpu | cuda.")
+OUT = o(None, "--out", help="Run directory (default runs/<kind>-<model>-<timestamp>).")
+RESUME = o(False, "--resume", help="Continue the run in --out from its `last` checkpoint.")
+CONFIG = o(None, "--config", help="TOML file filling the training config; flags override it.")
+TAXONOMY = o(None, "--taxonomy", help="Genre table (genre<TAB>parent); default: shipped MuMu tree.")
+QUIET = o(False, "--quiet", "-q", help="No progress bars, only the summary.")
+COMPILE = o(None, "--compile/--no-compile", help="torch.compile the model (opt-in).")
+WIDTH = o(
+    None, "--width", help="Width multiplier of the poster's CNNs (CLI default 0.25; 1 = poster)."
+)
+
+
+def _base_config(config_file: Path | None):
+    from hiergenre.train import TrainConfig, load_config
+
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist: check --config")
+    return load_config(config_file) if config_file is not None else TrainConfig()
+
+
+def _set(obj, **values):
+    """dataclasses.replace with the values that were given (not None)."""
+    given = {k: v for k, v in values.items() if v is not None}
+    return dataclasses.replace(obj, **given) if given else obj
+
+
+def _with_width(model: str, options: dict, width: float | None) -> dict:
+    """The poster's CNNs get `--width`, or the CPU default unless the config file set one."""
+    from hiergenre.models import model_config_class
+
+    fields = {f.name for f in dataclasses.fields(model_config_class(model))}
+    if "width" in fields and (width is not None or "width" not in options):
+        options["width"] = width if width is not None else CPU_WIDTH
+    return options
+
+
+def _check_path(path: Path | None, what: str) -> None:
+    if path is not None and not path.exists():
+        raise ConfigError(f"{what} {path} does not exist: check the path")
+
+
+def _common(
+    config,
+    *,
+    data,
+    label_space,
+    split,
+    group_aware,
+    image_size,
+    epochs,
+    batch_size,
+    lr,
+    weight_decay,
+    optimizer,
+    schedule,
+    patience,
+    balance,
+    seed,
+    device,
+    compile_,
+    taxonomy,
+):
+    _check_path(data, "dataset")
+    _check_path(taxonomy, "taxonomy file")
+    ds = _set(config.data, path=str(data) if data else None, split=split, group_aware=group_aware,
+              image_size=image_size, taxonomy=str(taxonomy) if taxonomy else None)  # fmt: skip
+    opt = _set(config.optim, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+               schedule=schedule)  # fmt: skip
+    model = _set(config.model, label_space=label_space)
+    return _set(
+        config,
+        data=ds,
+        optim=opt,
+        model=model,
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        balance=balance,
+        seed=seed,
+        device=device,
+        compile=compile_,
+    )
+
+
+def _run(config, kind: str, out: Path | None, resume: bool, quiet: bool, epochs: int | None):
+    from hiergenre.train import train_from_config, validate_config
+
+    if resume and out is None:
+        raise ConfigError("--resume needs --out RUN_DIR: the run directory to continue")
+    if resume and not (out / "last.safetensors").is_file():
+        raise ConfigError(f"{out} holds no `last` checkpoint to resume: check --out")
+    validate_config(config)
+    if out is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("under torchrun pass --out RUN_DIR so every process uses the same run")
+    if out is None:
+        name = config.model.name if kind == "flat" else config.model.options.get("encoder", "")
+        out = Path("runs") / f"{kind}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    rank = int(os.environ.get("RANK", "0"))
+    with _Bars(quiet or rank != 0) as bars:
+        result = train_from_config(config, out, bars.update, resume=resume, epochs=epochs)
+    if rank != 0:  # under torchrun only rank 0 reports
+        return
+    _render(result, out, kind)
+    if result.status == "diverged":
+        console_err.print(f"[bold red]error:[/] {result.message}", highlight=False)
+        raise typer.Exit(2)
+    if result.status == "interrupted":
+        console_err.print(
+            f"interrupted: the run is saved in {out}; resume it with\n"
+            f"  hiergenre train {kind} --out {out} --resume", highlight=False,
+        )  # fmt: skip
+        raise typer.Exit(130)
+
+
+class _Bars:
+    """Rich progress bars fed by fit's `progress(event, info)` callback."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bars = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=console_err,
+        )  # fmt: skip
+        self.epochs = self.steps = None
+
+    def __enter__(self):
+        if not self.quiet:
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.bars.stop()
+
+    def update(self, event: str, info: dict) -> None:
+        if self.quiet:
+            return
+        if event == "features":
+            console_err.print(f"encoder features: {info['part']} ({info['n']} covers, cached)")
+        elif event == "start":
+            self.epochs = self.bars.add_task("epochs", total=info["epochs"],
+                                             completed=info["start_epoch"], status="")  # fmt: skip
+            self.steps = self.bars.add_task("steps", total=info["steps"], status="")
+        elif event == "step" and self.steps is not None:
+            self.bars.update(self.steps, completed=info["step"], total=info["steps"],
+                             status=f"loss {info['loss']:.4f}")  # fmt: skip
+        elif event == "epoch" and self.epochs is not None:
+            metric = info["dev"].get(info["metric"], float("nan"))
+            status = f"dev {info['metric']} {metric:.4f} (best {info['best']:.4f})"
+            self.bars.update(self.epochs, completed=info["epoch"], status=status)
+
+
+def _fmt(x) -> str:
+    return f"{x:.4f}" if isinstance(x, float) else str(x)
+
+
+def _render(result, out: Path, kind: str) -> None:
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    table = Table(title=f"train {kind}: {summary['model_name']} ({summary['status']})")
+    table.add_column("metric")
+    table.add_column("dev", justify="right")
+    table.add_column("test", justify="right")
+    for key in summary["dev"]:
+        table.add_row(key, _fmt(summary["dev"][key]), _fmt(summary["test"].get(key)))
+    console.print(table)
+    console.print(
+        f"epochs {summary['epochs_run']} (best {summary['best_epoch']}), "
+        f"{summary['seconds']:.1f} s, {summary['params']:,} parameters "
+        f"({summary['trainable_params']:,} trained), pretrained: {summary['pretrained']}, "
+        f"run: {out}", highlight=False,
+    )  # fmt: skip
+    if summary.get("notice"):
+        console.print(f"[yellow]notice:[/] {summary['notice']}", highlight=False)
+
+
+@train_app.command("flat")
+def flat(
+    model: str = o(None, "--model", help="koenig-multilabel | koenig-singlelabel | resnet101 | "
+                   "lite0 | style | tiny (default koenig-multilabel)."),  # fmt: skip
+    width: float = WIDTH,
+    weights: Path = o(None, "--weights", help="Local ResNet-101 weights file (resnet101)."),
+    frozen: bool = o(None, "--frozen/--finetune", help="Freeze the encoder (default: frozen "
+                     "for lite0 and style, fine-tuned otherwise)."),  # fmt: skip
+    data: Path = DATA, label_space: str = LABEL_SPACE, split: str = SPLIT,
+    group_aware: bool = GROUP, image_size: int = SIZE, epochs: int = EPOCHS,
+    batch_size: int = BATCH, lr: float = LR, weight_decay: float = WD, optimizer: str = OPTIM,
+    schedule: str = SCHED, patience: int = PATIENCE, balance: str = BALANCE, seed: int = SEED,
+    device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, config: Path = CONFIG,
+    taxonomy: Path = TAXONOMY, quiet: bool = QUIET, compile_: bool = COMPILE,
+) -> None:  # fmt: skip
+    """Train a flat model (one sigmoid or softmax over a label space)."""
+    from hiergenre.models import list_models
+
+    cfg = _base_config(config)
+    name = model or cfg.model.name
+    if name not in list_models() or name == "hierarchical":
+        choices = ", ".join(m for m in list_models() if m != "hierarchical")
+        raise ConfigError(f"unknown model {name!r}: choose one of {choices}")
+    _check_path(weights, "weights file")
+    options = _with_width(name, dict(cfg.model.options), width)
+    spec = _set(cfg.model, name=name, weights=str(weights) if weights else None, frozen=frozen)
+    cfg = _set(cfg, kind="flat", model=dataclasses.replace(spec, options=options))
+    cfg = _common(cfg, data=data, label_space=label_space, split=split, group_aware=group_aware,
+                  image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
+                  weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
+                  patience=patience, balance=balance, seed=seed, device=device,
+                  compile_=compile_, taxonomy=taxonomy)  # fmt: skip
+    _run(cfg, "flat", out, resume, quiet, epochs)
+
+
+@train_app.command("hierarchical")
+def hierarchical(
+    backbone: str = o(None, "--backbone", help="Encoder: koenig-multilabel | lite0 | resnet101 | "
+                      "style | tiny (default koenig-multilabel)."),  # fmt: skip
+    strategy: str = o(None, "--strategy", help="shared-heads | per-branch-models."),
+    loss: str = o(None, "--loss", help="bce (on the chained node probabilities; default) | "
+                  "conditional | mcloss."),  # fmt: skip
+    mode: str = o(None, "--mode", help="Per-branch heads: sigmoid (default; albums with several "
+                  "genres) | softmax (one child per branch)."),  # fmt: skip
+    width: float = WIDTH,
+    data: Path = DATA, label_space: str = LABEL_SPACE, split: str = SPLIT,
+    group_aware: bool = GROUP, image_size: int = SIZE, epochs: int = EPOCHS,
+    batch_size: int = BATCH, lr: float = LR, weight_decay: float = WD, optimizer: str = OPTIM,
+    schedule: str = SCHED, patience: int = PATIENCE, balance: str = BALANCE, seed: int = SEED,
+    device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, config: Path = CONFIG,
+    taxonomy: Path = TAXONOMY, quiet: bool = QUIET, compile_: bool = COMPILE,
+) -> None:  # fmt: skip
+    """Train the hierarchical model: a top-level head plus one head per branch, chained."""
+    from hiergenre.models import list_models
+
+    cfg = _base_config(config)
+    options = dict(cfg.model.options) if cfg.model.name == "hierarchical" else {}
+    encoder = backbone or options.get("encoder", "koenig-multilabel")
+    if encoder not in list_models() or encoder == "hierarchical":
+        choices = ", ".join(m for m in list_models() if m != "hierarchical")
+        raise ConfigError(f"unknown backbone {encoder!r}: choose one of {choices}")
+    if strategy is not None and strategy not in HIER_STRATEGIES:
+        raise ConfigError(
+            f"unknown strategy {strategy!r}: choose shared-heads or per-branch-models"
+        )
+    enc_options = _with_width(encoder, dict(options.get("encoder_options", {})), width)
+    if encoder in ("lite0", "style") and "mode" not in enc_options:
+        enc_options["mode"] = "frozen"
+    options.update(encoder=encoder, encoder_options=enc_options)
+    if mode is not None:
+        if mode not in ("sigmoid", "softmax"):
+            raise ConfigError(f"unknown --mode {mode!r}: choose sigmoid or softmax")
+        options["mode"] = mode
+    options.setdefault("mode", "sigmoid")
+    if strategy is not None:
+        options["strategy"] = HIER_STRATEGIES[strategy]
+    spec = dataclasses.replace(cfg.model, name="hierarchical", options=options)
+    cfg = _set(cfg, kind="hierarchical", model=spec, loss=loss)
+    cfg = _common(cfg, data=data, label_space=label_space, split=split, group_aware=group_aware,
+                  image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
+                  weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
+                  patience=patience, balance=balance, seed=seed, device=device,
+                  compile_=compile_, taxonomy=taxonomy)  # fmt: skip
+    _run(cfg, "hierarchical", out, resume, quiet, epochs)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add the `train` sub-app to the main app."""
+    app.add_typer(train_app, name="train")

@@ -87,15 +87,20 @@ def write_dataset(root: str | Path, manifest: pd.DataFrame, report: dict) -> Pat
     root.mkdir(parents=True, exist_ok=True)
     out = manifest.copy()
     out["labels"] = [LABEL_SEP.join(x) for x in out["labels"]]
-    _atomic_write(root / MANIFEST, out.to_csv(index=False, lineterminator="\n"))
+    # The manifest goes last: a dataset without one is visibly incomplete.
     _atomic_write(root / REPORT, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    _atomic_write(root / MANIFEST, out.to_csv(index=False, lineterminator="\n"))
     return root
 
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk must not leave a half file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_dataset(path: str | Path, taxonomy: Taxonomy) -> Dataset:
@@ -120,6 +125,7 @@ def load_dataset(path: str | Path, taxonomy: Taxonomy) -> Dataset:
     dup = raw["album_id"][raw["album_id"].duplicated()].tolist()
     if dup:
         raise DataError(f"{file} repeats album_id {dup[0]!r} ({len(dup)}x); make ids unique.")
+    _check_inside_root(raw["album_id"].tolist(), raw["image"].tolist(), root, file)
     raw["labels"] = _resolve_labels(raw["labels"].tolist(), taxonomy, file)
     report = {}
     if (root / REPORT).is_file():
@@ -128,6 +134,18 @@ def load_dataset(path: str | Path, taxonomy: Taxonomy) -> Dataset:
         except json.JSONDecodeError:
             log.warning("ignoring unreadable %s", root / REPORT)
     return Dataset(root=root, manifest=raw[list(COLUMNS)].reset_index(drop=True), report=report)
+
+
+def _check_inside_root(ids: list[str], images: list[str], root: Path, file: Path) -> None:
+    """Relative image paths must stay inside the dataset folder (no `../` escapes)."""
+    base = os.path.normpath(os.path.abspath(root))
+    for aid, image in zip(ids, images, strict=True):
+        if Path(image).is_absolute():
+            continue  # written by the importer, which checked it against the collection's root
+        path = os.path.normpath(os.path.join(base, image))
+        if os.path.commonpath([base, path]) != base:
+            raise DataError(f"{file}: album {aid!r} image {image!r} leaves the dataset folder; "
+                            f"move the image under {root} or give its absolute path.")  # fmt: skip
 
 
 def _resolve_labels(cells: list[str], taxonomy: Taxonomy, file: Path) -> list[list[str]]:

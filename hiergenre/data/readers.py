@@ -142,7 +142,12 @@ def read_generic_csv(path: Path, images: Path) -> ReadResult:
     """CSV with `image,labels` (labels joined by `|`), optional `group` and `album_id`."""
     res, seen = ReadResult(), set()
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        for row in csv.DictReader(fh):
+        reader = csv.DictReader(fh)
+        missing = [c for c in ("image", "labels") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(f"{path} lacks column(s) {', '.join(missing)}; a CSV source needs "
+                            "`image,labels` (labels joined by |).")  # fmt: skip
+        for row in reader:
             res.rows_read += 1
             image_text = (row.get("image") or "").strip()
             aid = (row.get("album_id") or "").strip() or Path(image_text).with_suffix("").as_posix()
@@ -164,6 +169,15 @@ def read_generic_csv(path: Path, images: Path) -> ReadResult:
 
 def read_source(source: Path, fmt: str, images: Path | None) -> tuple[str, Path, ReadResult]:
     """Run the right reader; returns (format, dataset root for path checks, result)."""
+    try:
+        return _read_source(source, fmt, images)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{source} is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8."
+        ) from None
+
+
+def _read_source(source: Path, fmt: str, images: Path | None) -> tuple[str, Path, ReadResult]:
     if fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}.")
     fmt = detect_format(source) if fmt == "auto" else fmt

@@ -1,0 +1,28 @@
+"""`hiergenre benchmark`: the poster's models, the project's models and honest baselines trained
+and evaluated on one saved split, reported beside the poster's numbers."""
+
+from hiergenre.benchmark.config import (
+    ALL_NAMES,
+    BASELINE_NAMES,
+    MODEL_NAMES,
+    POSTER,
+    BenchmarkConfig,
+    ModelPlan,
+    parse_models,
+)
+from hiergenre.benchmark.report import headline, table
+from hiergenre.benchmark.run import load_results, run_benchmark
+
+__all__ = [
+    "ALL_NAMES",
+    "BASELINE_NAMES",
+    "MODEL_NAMES",
+    "POSTER",
+    "BenchmarkConfig",
+    "ModelPlan",
+    "headline",
+    "load_results",
+    "parse_models",
+    "run_benchmark",
+    "table",
+]

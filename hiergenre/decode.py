@@ -1,0 +1,165 @@
+"""Decoding node probabilities (B, num_nodes) into genre paths: pure tensor functions.
+
+A path is a row of node indices from level 1 downwards, padded with -1: `paths (B, depth)`.
+
+Several decoders need a distribution over root-to-leaf paths. For ANY node scores p (flat sigmoid,
+softmax scattered to nodes, or hierarchical) we use the sibling-normalised chain:
+    cond(c) = p(c) / sum_{s sibling of c, s included} p(s),
+    q(n)    = prod over the path level-1 .. n of cond(a)          (`path_probs`).
+The q of all leaves sums to 1. For a hierarchical model p(c) = P(c | parent) P(parent) and the
+siblings sum to P(parent), so cond is the model's own P(c | parent) and q(n) = p(n).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hiergenre.taxonomy import Taxonomy
+
+
+def _tree(taxonomy: Taxonomy, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    parent = torch.tensor(taxonomy.parent_index.tolist(), dtype=torch.long, device=device)
+    levels = torch.tensor(taxonomy.levels.tolist(), dtype=torch.long, device=device)
+    return parent, levels
+
+
+def path_probs(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """q(node): product of sibling-normalised scores along the node's path. (B, N) -> (B, N)."""
+    parent, _ = _tree(taxonomy, probs.device)
+    group = (parent + 1).expand_as(probs)  # 0 = the level-1 genres, i + 1 = children of node i
+    sums = torch.zeros(probs.shape[0], probs.shape[1] + 1, dtype=probs.dtype, device=probs.device)
+    sums = sums.scatter_add(1, group, probs)
+    cond = probs / sums.gather(1, group).clamp_min(torch.finfo(probs.dtype).tiny)
+    joint = cond
+    has_parent = parent >= 0
+    for _ in range(taxonomy.depth - 1):  # each pass fixes one more level
+        joint = cond * torch.where(has_parent, joint[:, parent.clamp_min(0)], 1.0)
+    return joint
+
+
+def paths_from_nodes(nodes: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """End nodes (...,) (-1 = none) -> their paths (..., depth), level 1 first, -1 padded."""
+    parent, levels = _tree(taxonomy, nodes.device)
+    flat = nodes.reshape(-1)
+    out = torch.full((flat.shape[0], taxonomy.depth), -1, dtype=torch.long, device=nodes.device)
+    rows = torch.arange(flat.shape[0], device=nodes.device)
+    cur = flat.clone()
+    for _ in range(taxonomy.depth):
+        ok = cur >= 0
+        out[rows[ok], levels[cur[ok]] - 1] = cur[ok]
+        cur = torch.where(ok, parent[cur.clamp_min(0)], cur)
+    return out.reshape(*nodes.shape, taxonomy.depth)
+
+
+def path_ends(paths: torch.Tensor) -> torch.Tensor:
+    """The deepest node of each path: (..., depth) -> (...,) (-1 for an empty path)."""
+    length = (paths >= 0).sum(-1, keepdim=True)
+    return paths.gather(-1, (length - 1).clamp_min(0)).squeeze(-1).where(length.squeeze(-1) > 0, -1)
+
+
+def paths_to_multi_hot(paths: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Paths (B, depth) -> {0, 1} float (B, num_nodes) with every node on the path set."""
+    out = torch.zeros(paths.shape[0], num_nodes + 1, device=paths.device)
+    out.scatter_(1, paths + 1, 1.0)  # -1 padding lands in column 0, dropped
+    return out[:, 1:]
+
+
+def _descend(probs: torch.Tensor, taxonomy: Taxonomy, threshold: float | None) -> torch.Tensor:
+    parent, _ = _tree(taxonomy, probs.device)
+    batch = probs.shape[0]
+    out = torch.full((batch, taxonomy.depth), -1, dtype=torch.long, device=probs.device)
+    cur = torch.full((batch,), -1, dtype=torch.long, device=probs.device)  # -1 = the root
+    alive = torch.ones(batch, dtype=torch.bool, device=probs.device)
+    for step in range(taxonomy.depth):
+        is_child = parent[None, :] == cur[:, None]
+        best, arg = probs.masked_fill(~is_child, float("-inf")).max(dim=1)
+        alive &= is_child.any(dim=1)
+        if threshold is not None and step > 0:
+            alive &= best >= threshold
+        out[:, step] = torch.where(alive, arg, -1)
+        cur = torch.where(alive, arg, cur)
+    return out
+
+
+def greedy_paths(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Top-down: the best level-1 genre, then its best child, down to a leaf. (B, N) -> (B, depth).
+
+    Example: A(.6){A1 .1, A2 .5}, B(.4){B1 .4} -> [A, A2].
+    """
+    return _descend(probs, taxonomy, None)
+
+
+def threshold_paths(
+    probs: torch.Tensor, taxonomy: Taxonomy, threshold: float = 0.5
+) -> torch.Tensor:
+    """Greedy descent that stops at an internal node when its best child's p < threshold.
+
+    The best level-1 genre is always taken (every album gets a genre); below it, a step is taken
+    only if the best child's probability (as given, not renormalised) is >= threshold.
+    Example (threshold .5): A(.9){A1(.6){A1a .3}} -> [A, A1, -1].
+    """
+    return _descend(probs, taxonomy, threshold)
+
+
+def beam_paths(
+    probs: torch.Tensor, taxonomy: Taxonomy, beam: int = 5, k: int = 3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k root-to-leaf paths by joint probability `path_probs`, with a beam of `beam` per level.
+
+    Returns `paths (B, k, depth)` and `scores (B, k)` (best first; -1 paths and 0 scores when
+    fewer than k leaves survive). beam=1 is greedy on the joint; a beam >= the number of leaves is
+    exact. Finished (leaf) paths compete with longer ones for beam slots.
+    """
+    parent, levels = _tree(taxonomy, probs.device)
+    joint = path_probs(probs, taxonomy)
+    is_leaf = torch.ones(taxonomy.num_nodes, dtype=torch.bool, device=probs.device)
+    is_leaf[parent[parent >= 0]] = False
+    kept = torch.zeros_like(joint, dtype=torch.bool)
+    width = min(beam, taxonomy.num_nodes)
+    for step in range(taxonomy.depth):
+        if step == 0:
+            cand = (levels == 1).expand_as(kept)
+        else:
+            from_parent = torch.where(parent >= 0, kept[:, parent.clamp_min(0)], False)
+            cand = from_parent | (kept & is_leaf)
+        score = joint.masked_fill(~cand, float("-inf"))
+        top, idx = score.topk(width, dim=1)
+        kept = torch.zeros_like(kept).scatter(1, idx, torch.isfinite(top))
+    final = joint.masked_fill(~(kept & is_leaf), float("-inf"))
+    top, idx = final.topk(min(k, taxonomy.num_nodes), dim=1)
+    found = torch.isfinite(top)
+    ends = torch.where(found, idx, -1)
+    scores = torch.where(found, top, 0.0)
+    if ends.shape[1] < k:
+        pad = k - ends.shape[1]
+        ends = torch.nn.functional.pad(ends, (0, pad), value=-1)
+        scores = torch.nn.functional.pad(scores, (0, pad), value=0.0)
+    return paths_from_nodes(ends, taxonomy), scores
+
+
+def tree_distance_matrix(taxonomy: Taxonomy, device: torch.device | None = None) -> torch.Tensor:
+    """(N, N) number of edges between every pair of nodes, float64."""
+    anc = taxonomy.ancestry_matrix(device).to(torch.float64)
+    levels = torch.tensor(taxonomy.levels.tolist(), dtype=torch.float64, device=device)
+    shared = anc @ anc.T  # ancestors-or-self in common = depth of the LCA
+    return levels[:, None] + levels[None, :] - 2 * shared
+
+
+def min_expected_distance(
+    probs: torch.Tensor, taxonomy: Taxonomy
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The node v minimising E[d(v, L)], L a leaf drawn from the path distribution. -> (B,), (B,)
+
+    q(l) = `path_probs` at the leaves (renormalised to sum 1), d = edges between nodes, and
+    E(v) = sum_l q(l) d(v, l) over every node v (internal nodes included: an uncertain album gets
+    a coarse genre). Ties go to the lowest index (the shallower node in BFS order). Returns the
+    chosen node indices (B,) and their expected distances (B,), float64.
+    Example: leaves A1 (.5), A2 (.5) under A -> A, with E = 1.
+    """
+    joint = path_probs(probs, taxonomy).to(torch.float64)
+    leaves = torch.tensor(taxonomy.indices(taxonomy.leaves).tolist(), device=probs.device)
+    q = joint[:, leaves]
+    q = q / q.sum(dim=1, keepdim=True).clamp_min(1e-300)
+    expected = q @ tree_distance_matrix(taxonomy, probs.device)[leaves]
+    node = expected.argmin(dim=1)
+    return node, expected.gather(1, node[:, None]).squeeze(1)

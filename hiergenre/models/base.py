@@ -1,0 +1,146 @@
+"""GenreModel: an encoder (image -> features) and a head (features -> logits over a label space)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from torch import nn
+
+from hiergenre.errors import ConfigError
+from hiergenre.taxonomy import LabelSpace, Taxonomy, get_label_space
+
+logger = logging.getLogger(__name__)
+
+OUTPUTS = ("sigmoid", "softmax", "hierarchical")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Encoder(nn.Module):
+    """Image (B, 3, S, S) -> features (B, feature_dim).
+
+    `input_mean` / `input_std` (3 floats each, or None for raw [0, 1] input) say which
+    normalisation the encoder's weights expect; the data transforms read them from the model.
+    """
+
+    feature_dim: int
+    input_mean: tuple[float, float, float] | None = None
+    input_std: tuple[float, float, float] | None = None
+
+
+class WrappedEncoder(Encoder):
+    """An nn.Module that already maps images to (B, D) features, with its `feature_dim`."""
+
+    def __init__(self, body: nn.Module, feature_dim: int, mean=None, std=None):
+        super().__init__()
+        self.body = body
+        self.feature_dim = feature_dim
+        self.input_mean, self.input_std = mean, std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 3, S, S) -> (B, feature_dim)."""
+        return self.body(x)
+
+
+class GenreModel(nn.Module):
+    """`forward(x) == head(encoder(x))`; `node_probs(logits)`: probabilities in label-space order.
+
+    Attributes: `label_space`, `output` ("sigmoid" | "softmax" | "hierarchical"), `pretrained`
+    (None: no pretrained variant; True: loaded; False: wanted weights, ran without), `config`,
+    `notice` (a sentence every result carries, e.g. that ImageNet weights were missing).
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        head: nn.Module,
+        label_space: LabelSpace,
+        output: str,
+        config: Any,
+        pretrained: bool | None = None,
+        notice: str | None = None,
+    ):
+        super().__init__()
+        if output not in OUTPUTS:
+            raise ConfigError(f"unknown output {output!r}: choose one of {', '.join(OUTPUTS)}")
+        self.encoder = encoder
+        self.head = head
+        self.label_space = label_space
+        self.output = output
+        self.config = config
+        self.pretrained = pretrained
+        self.notice = notice
+        self.encoder_frozen = False
+        if notice:
+            logger.warning(notice)
+
+    @property
+    def input_mean(self) -> tuple[float, float, float] | None:
+        return self.encoder.input_mean
+
+    @property
+    def input_std(self) -> tuple[float, float, float] | None:
+        return self.encoder.input_std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 3, S, S) -> logits (B, K)."""
+        return self.head(self.encoder(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The frozen fast path: x (B, 3, S, S) -> encoder features (B, D)."""
+        return self.encoder(x)
+
+    def node_probs(self, logits: torch.Tensor) -> torch.Tensor:
+        """logits (B, K) -> probabilities (B, label_space.size) in label-space order."""
+        if self.output == "sigmoid":
+            return torch.sigmoid(logits)
+        if self.output == "softmax":
+            return torch.softmax(logits, dim=-1)
+        return self.head.node_probs(logits)
+
+    def freeze_encoder(self) -> GenreModel:
+        """Stop gradients into the encoder and keep it in eval mode (BatchNorm statistics fixed)."""
+        self.encoder_frozen = True
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+        self.encoder.eval()
+        return self
+
+    def train(self, mode: bool = True) -> GenreModel:
+        super().train(mode)
+        if self.encoder_frozen:
+            self.encoder.eval()
+        return self
+
+
+class LinearHead(nn.Linear):
+    """A flat head: features (B, D) -> logits (B, K)."""
+
+
+def resolve_space(
+    label_space: LabelSpace | None, taxonomy: Taxonomy, default: str = "all"
+) -> LabelSpace:
+    """The given label space, or the model's default one on `taxonomy`."""
+    return label_space if label_space is not None else get_label_space(default, taxonomy)
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise ConfigError unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not valid: choose one of {', '.join(choices)}")
+
+
+def flat_model(
+    encoder: Encoder,
+    label_space: LabelSpace,
+    output: str,
+    config: Any,
+    pretrained: bool | None = None,
+    notice: str | None = None,
+) -> GenreModel:
+    """An encoder with one linear layer to `label_space.size` logits (sigmoid or softmax)."""
+    check_choice("output", output, ("sigmoid", "softmax"))
+    head = LinearHead(encoder.feature_dim, label_space.size)
+    return GenreModel(encoder, head, label_space, output, config, pretrained, notice)

@@ -1,0 +1,131 @@
+"""What a run trains and evaluates on: targets per model output, torch datasets per split part."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset as TorchDataset
+
+from hiergenre.errors import DataError
+from hiergenre.taxonomy import LabelSpace, get_label_space, single_label_subset
+
+log = logging.getLogger(__name__)
+PARTS = ("train", "dev", "test")
+
+
+@dataclass
+class TrainData:
+    """Torch datasets yielding `(input, target)` per part, and what the metrics need beside them.
+
+    `targets[part]`: (N,) class ids (softmax) or (N, K) multi-hot over the label space, in dataset
+    order; `node_targets[part]`: (N, num_nodes) ancestor-closed multi-hot over the whole taxonomy
+    (for hierarchical precision/recall/F1), or None.
+    """
+
+    datasets: dict[str, TorchDataset]
+    targets: dict[str, np.ndarray]
+    node_targets: dict[str, np.ndarray | None]
+
+
+def make_targets(
+    output: str, space: LabelSpace, label_sets: list[list[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Targets for a model output and the mask of albums that have one.
+
+    softmax: class ids (N,) int64 by the poster's exactly-one-of rule, kept where >= 0;
+    sigmoid / hierarchical: multi-hot (N, size) float32, ancestor-closed, all kept.
+    """
+    if output == "softmax":
+        ids = single_label_subset(label_sets, space)
+        return ids, ids >= 0
+    return space.encode(label_sets), np.ones(len(label_sets), dtype=bool)
+
+
+def node_targets(space: LabelSpace, label_sets: list[list[str]]) -> np.ndarray:
+    """(N, num_nodes) ancestor-closed multi-hot over every taxonomy node."""
+    return get_label_space("all", space.taxonomy).encode(label_sets)
+
+
+def part_rows(dataset, split, part: str, keep: np.ndarray, ok: np.ndarray | None) -> np.ndarray:
+    """Dataset rows of a split part that have a target (and a decoded cover)."""
+    rows = np.asarray(split.rows(dataset, part), dtype=np.int64)
+    mask = keep[rows] if ok is None else keep[rows] & ok[rows]
+    dropped = int((~mask).sum())
+    if dropped:
+        log.info(
+            "%s: %d of %d albums have no target or cover and are left out", part, dropped, len(rows)
+        )
+    return rows[mask]
+
+
+def image_data(model, dataset, split, image_size: int, augment: bool, store=None) -> tuple:
+    """TrainData over decoded covers, plus the store and the rows of each part."""
+    from hiergenre.data.loader import CoverDataset, eval_transform, train_transform
+    from hiergenre.data.store import ImageStore
+
+    space = model.label_space
+    labels = dataset.label_sets
+    targets, keep = make_targets(model.output, space, labels)
+    nodes = node_targets(space, labels) if model.output != "softmax" else None
+    store = store or ImageStore.open_or_build(dataset, image_size)
+    rows, sets, tgt, ntg = {}, {}, {}, {}
+    for part in PARTS:
+        rows[part] = part_rows(dataset, split, part, keep, store.ok)
+        if part == "train" and len(rows[part]) == 0:
+            raise DataError(
+                "the training split is empty for this model's label space: "
+                "check --split and --label-space"
+            )
+        augmenting = part == "train" and augment
+        transform = _with_norm(train_transform() if augmenting else eval_transform(), model)
+        sets[part] = CoverDataset(store, rows[part], targets[rows[part]], transform)
+        tgt[part] = targets[rows[part]]
+        ntg[part] = nodes[rows[part]] if nodes is not None else None
+    return TrainData(sets, tgt, ntg), store, rows
+
+
+def _with_norm(transform, model):
+    """Append the normalisation the model's encoder expects (its `input_mean` / `input_std`)."""
+    from torchvision.transforms import v2
+
+    mean, std = getattr(model, "input_mean", None), getattr(model, "input_std", None)
+    if mean is None or std is None:
+        return transform
+    return v2.Compose([transform, v2.Normalize(list(mean), list(std))])
+
+
+class TensorPairs(TorchDataset):
+    """A dataset of (x[i], y[i]) from two aligned tensors (features and targets)."""
+
+    def __init__(self, x: torch.Tensor, y: np.ndarray):
+        self.x = x
+        self.y = torch.as_tensor(y)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[i], self.y[i]
+
+
+def class_counts(output: str, targets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positives and negatives per class in the training targets, each (size,)."""
+    if output == "softmax":
+        pos = np.bincount(targets.astype(np.int64), minlength=size).astype(np.float64)
+    else:
+        pos = targets.sum(0).astype(np.float64)
+    return pos, len(targets) - pos
+
+
+def sample_weights(output: str, targets: np.ndarray, size: int) -> np.ndarray:
+    """Per-album weights for balanced sampling: inverse class frequency (mean over its labels)."""
+    pos, _ = class_counts(output, targets, size)
+    inv = 1.0 / np.maximum(pos, 1.0)
+    if output == "softmax":
+        return inv[targets.astype(np.int64)]
+    labelled = targets.sum(1)
+    w = (targets @ inv) / np.maximum(labelled, 1.0)
+    return np.where(labelled > 0, w, inv.min())

@@ -1,0 +1,149 @@
+"""Runs from a config: resolve data, split and model, train into a run directory; load a run back.
+
+`train_from_config` is what `hiergenre train ...` calls. `load_run` rebuilds the trained model of
+a run directory (for evaluate / predict / export) from its `config.json`, `taxonomy.tsv` and
+`best` checkpoint, refusing a checkpoint made for another taxonomy, label space or model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hiergenre.errors import CheckpointError, ConfigError
+from hiergenre.taxonomy import LabelSpace, Taxonomy, load_taxonomy
+from hiergenre.train.checkpoint import load_checkpoint
+from hiergenre.train.config import TrainConfig, config_from_dict, config_to_dict, validate_config
+from hiergenre.train.summary import RunResult
+
+log = logging.getLogger(__name__)
+FROZEN_BY_DEFAULT = ("lite0", "style")  # pretrained encoders: features computed once, cached
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch so model initialisation is reproducible."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def default_split_mode(output: str) -> str:
+    """`auto` split: singlelabel (60/20/20) for softmax models, multilabel (80/10/10) otherwise."""
+    return "singlelabel" if output == "softmax" else "multilabel"
+
+
+def build_model(config: TrainConfig, taxonomy: Taxonomy):
+    """The GenreModel a config names (label space `auto`: the model's own default)."""
+    from hiergenre.models import get_model, model_config_class
+
+    space = None if config.model.label_space == "auto" else config.model.label_space
+    options = dict(config.model.options)
+    if config.model.weights is not None:
+        if not Path(config.model.weights).is_file():
+            raise ConfigError(
+                f"weights file {config.model.weights} does not exist: check --weights"
+            )
+        options["weights_file"] = str(config.model.weights)
+    frozen = config.model.frozen
+    if frozen is None and config.model.name in FROZEN_BY_DEFAULT:
+        frozen = True
+    has_mode = "mode" in {f.name for f in dataclasses.fields(model_config_class(config.model.name))}
+    if frozen is not None and has_mode:
+        options.setdefault("mode", "frozen" if frozen else "finetune")
+    model = get_model(config.model.name, space, taxonomy, **options)
+    if frozen and not getattr(model, "encoder_frozen", False):
+        model.freeze_encoder()
+    need = max((getattr(m, "min_size", 0) for m in model.modules()), default=0)
+    if config.data.image_size < need:  # its pooling stack would shrink the image to nothing
+        raise ConfigError(f"--image-size {config.data.image_size} is too small for "
+                          f"{config.model.name}: use at least {need} pixels")  # fmt: skip
+    return model
+
+
+def resolve_split(config: TrainConfig, dataset, taxonomy: Taxonomy, output: str):
+    """A split file, or a split made by mode (`auto` by the model's output)."""
+    from hiergenre.data import SPLIT_MODES, Split, make_split
+
+    mode = config.data.split
+    if mode == "auto":
+        mode = default_split_mode(output)
+    if mode in SPLIT_MODES:
+        return make_split(dataset, mode, seed=config.seed, taxonomy=taxonomy,
+                          group_aware=config.data.group_aware)  # fmt: skip
+    if not Path(mode).is_file():
+        raise ConfigError(
+            f"--split {mode!r} is neither a split file nor a mode ({', '.join(SPLIT_MODES)})"
+        )
+    return Split.load(mode)
+
+
+def _read_run(run_dir: Path) -> tuple[TrainConfig, Taxonomy]:
+    config_path, tax_path = run_dir / "config.json", run_dir / "taxonomy.tsv"
+    if not config_path.is_file() or not tax_path.is_file():
+        raise CheckpointError(f"{run_dir} is not a run directory (no config.json/taxonomy.tsv)")
+    try:
+        values = json.loads(config_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(
+            f"{config_path} is damaged ({exc}): restore it or start a new run"
+        ) from None
+    return config_from_dict(values, where=str(config_path)), load_taxonomy(tax_path)
+
+
+def train_from_config(
+    config: TrainConfig,
+    run_dir: str | Path,
+    progress=None,
+    *,
+    resume: bool = False,
+    epochs: int | None = None,
+) -> RunResult:
+    """Train the run a config describes into `run_dir`; `resume` continues the run saved there
+    (its own config and split; `epochs` may extend it)."""
+    from hiergenre.data import Split, resolve_dataset
+    from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
+    from hiergenre.train.fit import fit
+
+    run_dir = Path(run_dir)
+    if resume:
+        config, taxonomy = _read_run(run_dir)
+        if epochs is not None:
+            config = dataclasses.replace(config, epochs=epochs)
+    else:
+        taxonomy = load_taxonomy(config.data.taxonomy)
+    validate_config(config)
+    dataset = resolve_dataset(config.data.path, taxonomy)
+    seed_everything(config.seed)
+    model = build_model(config, taxonomy)
+    if resume:
+        split = Split.load(run_dir / "split.json")
+    else:
+        split = resolve_split(config, dataset, taxonomy, model.output)
+    if resume and is_main_process():  # the config may extend the epochs
+        (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=1) + "\n")
+    result = fit(model, dataset, split, config, run_dir, progress, resume=resume)
+    cleanup(init_distributed("cpu"))  # the group fit joined (a no-op when alone)
+    return result
+
+
+def load_run(
+    run_dir: str | Path, which: str = "best", device: str = "cpu"
+) -> tuple[torch.nn.Module, TrainConfig, Taxonomy, LabelSpace]:
+    """The trained model of a run (eval mode), its config, taxonomy and label space."""
+    run_dir = Path(run_dir)
+    config, taxonomy = _read_run(run_dir)
+    seed_everything(config.seed)
+    model = build_model(config, taxonomy)
+    ckpt = load_checkpoint(run_dir / which, taxonomy_digest=taxonomy.digest,
+                           label_space=model.label_space.fingerprint(),
+                           model_name=config.model.name)  # fmt: skip
+    if list(ckpt.meta.get("label_order", [])) != list(model.label_space.nodes):
+        raise CheckpointError(f"{run_dir / which} has another label order: retrain this run")
+    model.load_state_dict(ckpt.model_state)
+    return model.to(device).eval(), config, taxonomy, model.label_space

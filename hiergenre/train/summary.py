@@ -1,0 +1,98 @@
+"""The end of a run: best weights back in, final dev and test metrics, `summary.json`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hiergenre.train.checkpoint import load_checkpoint
+from hiergenre.train.devmetrics import PRIMARY
+from hiergenre.train.distributed import barrier
+from hiergenre.train.evaluation import evaluate_part
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run ended with. status: completed | early_stopped | interrupted | diverged."""
+
+    run_dir: Path
+    status: str
+    epochs_run: int
+    best_epoch: int
+    metric: str
+    best_metric: float
+    dev: dict = field(default_factory=dict)
+    test: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    message: str = ""
+
+
+def _json_safe(x: Any) -> Any:
+    """NaN/inf become None so the file is strict JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return x
+
+
+def _full_model(r):
+    return getattr(r.model, "model", r.model)  # HeadOnly wraps the GenreModel
+
+
+def _mean_speed(run_dir) -> float | None:
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return None
+    speeds = [json.loads(ln)["images_per_s"] for ln in path.read_text().splitlines() if ln.strip()]
+    return sum(speeds) / len(speeds) if speeds else None
+
+
+def write_summary(r, state, status: str, message: str, seconds: float, progress=None):
+    """Evaluate the best checkpoint on dev and test (unless interrupted) and write summary.json."""
+    dev: dict = {}
+    test: dict = {}
+    best = r.run_dir / "best.safetensors"
+    barrier(r.ctx)  # rank 0 may still be writing `best`
+    if status != "interrupted" and best.exists():
+        ckpt = load_checkpoint(best, taxonomy_digest=r.meta["taxonomy_digest"],
+                               label_space=r.meta["label_space"])  # fmt: skip
+        _full_model(r).load_state_dict(ckpt.model_state)
+        size = r.config.batch_size
+        dev = evaluate_part(r.model, r.data, "dev", r.ctx, r.device, size)
+        test = evaluate_part(r.model, r.data, "test", r.ctx, r.device, size)
+    model = _full_model(r)
+    metric = PRIMARY[model.output]
+    summary = {
+        "status": status, "message": message, "epochs_run": state.epoch,
+        "best_epoch": state.best_epoch, "metric": metric, "best_metric": state.best_metric,
+        "dev": dev, "test": test, "seconds": seconds, "images_per_s": _mean_speed(r.run_dir),
+        "params": sum(p.numel() for p in model.parameters()),
+        "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "model_name": r.meta["model_name"], "output": model.output,
+        "label_space": model.label_space.name, "num_labels": model.label_space.size,
+        "pretrained": getattr(model, "pretrained", None), "notice": getattr(model, "notice", None),
+        "frozen_encoder_fast_path": r.model is not model, "device": str(r.device),
+        "world_size": r.ctx.world_size,
+        "sizes": {part: len(ds) for part, ds in r.data.datasets.items()},
+    }  # fmt: skip
+    if r.ctx.is_main:
+        text = json.dumps(_json_safe(summary), indent=1, allow_nan=False)
+        tmp = r.run_dir / ".summary.json.tmp"  # summary.json marks a finished run: never half
+        try:
+            tmp.write_text(text + "\n")
+            tmp.replace(r.run_dir / "summary.json")
+        finally:
+            tmp.unlink(missing_ok=True)
+    if progress is not None and r.ctx.is_main:
+        progress("end", summary)
+    return RunResult(r.run_dir, status, state.epoch, state.best_epoch, metric, state.best_metric,
+                     dev, test, seconds, message)  # fmt: skip

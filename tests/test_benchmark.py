@@ -1,0 +1,74 @@
+"""`hiergenre benchmark`: option checks, and one tiny end-to-end run (slow)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from hiergenre.benchmark import ALL_NAMES, BenchmarkConfig, ModelPlan, parse_models, run_benchmark
+from hiergenre.cli.main import main
+from hiergenre.errors import ConfigError
+
+
+def test_parse_models_keeps_benchmark_order():
+    assert parse_models("prior,koenig-singlelabel") == ("koenig-singlelabel", "prior")
+    assert parse_models(None) == ALL_NAMES
+
+
+def test_unknown_model_exits_2_with_the_valid_names(capsys):
+    assert (
+        main(["benchmark", "--models", "koenig-multilabel,vgg19", "--out", "/nonexistent/x"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "vgg19" in err and "koenig-singlelabel" in err and "pca-lda-knn" in err
+    with pytest.raises(ConfigError):
+        parse_models("lite1")
+
+
+def test_bad_options_exit_2(tmp_path):
+    assert main(["benchmark", "--epochs", "0", "--out", str(tmp_path)]) == 2
+    assert main(["benchmark", "--device", "tpu", "--out", str(tmp_path)]) == 2
+    assert main(["benchmark", "--weights", str(tmp_path / "no.pth"), "--out", str(tmp_path)]) == 2
+    assert main(["benchmark", "--data", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end(tmp_path, monkeypatch):
+    from hiergenre.data import generate_synthetic
+    from hiergenre.taxonomy import load_taxonomy
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    generate_synthetic(
+        tmp_path / "data", n=80, size=32, seed=5, taxonomy=load_taxonomy(), workers=1
+    )
+    plans = {
+        "koenig-singlelabel": ModelPlan("koenig-singlelabel", {"width": 0.25}, "single", 2, 32),
+        "koenig-multilabel": ModelPlan("koenig-multilabel", {"width": 0.125}, epochs=1),
+        "hierarchical": ModelPlan("hierarchical", {"encoder": "tiny"}, epochs=2, image_size=32),
+    }
+    models = (*plans, "prior", "majority", "colour-hist-lr", "pca-lda-knn")
+    config = BenchmarkConfig(data=str(tmp_path / "data"), models=models, out=str(tmp_path / "out"),
+                             plans=plans)  # fmt: skip
+    payload = run_benchmark(config)
+    out = tmp_path / "out"
+    for name in ("results.json", "results.csv", "results.md", "split.json", "pr_curves.png",
+                 "confusion_singlelabel.png", "level_accuracy.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    saved = json.loads((out / "results.json").read_text())
+    assert [m["name"] for m in saved["models"]] == list(config.models)
+    by = {m["name"]: m for m in saved["models"]}
+    assert by["hierarchical"]["metrics"]["violation_rate"] == 0.0
+    assert by["koenig-multilabel"]["metrics"]["violation_rate"] is not None
+    majority = by["majority"]["metrics"]
+    present = sum(1 for row in majority["confusion"] if sum(row))
+    assert majority["balanced_accuracy"] == pytest.approx(1 / present)  # one class predicted
+    assert by["prior"]["metrics"]["auroc_macro"] == pytest.approx(0.5)
+    rows = list(csv.DictReader((out / "results.csv").read_text().splitlines()))
+    assert rows[0]["poster_accuracy"] == "0.247"
+    md = (out / "results.md").read_text()
+    assert "(0.899)" in md and "MACRO AUC-ROC over 250 labels" in md
+    assert payload["setting"]["classes_name"] in ("koenig12", "level1-present")
+    # every model's run directory is loadable again by evaluate
+    assert main(["evaluate", str(out / "runs" / "hierarchical"), "--json"]) == 0

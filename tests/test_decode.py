@@ -1,0 +1,93 @@
+"""Decoders on a hand-built 3-level tree with hand-computed answers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hiergenre.decode import (
+    beam_paths,
+    greedy_paths,
+    min_expected_distance,
+    path_ends,
+    path_probs,
+    paths_to_multi_hot,
+    threshold_paths,
+    tree_distance_matrix,
+)
+from hiergenre.taxonomy import Taxonomy
+
+PARENTS = {"A": "Music", "B": "Music", "C": "Music", "A1": "A", "A2": "A", "B1": "B", "B2": "B",
+           "A1a": "A1", "A1b": "A1", "B2a": "B2"}  # fmt: skip
+#   index: A0 B1 C2 A1:3 A2:4 B1:5 B2:6 A1a:7 A1b:8 B2a:9
+# coherent probs: greedy follows A (.5) -> A1 (.3) -> A1a (.16) although B2a (.35) is the best leaf
+P = torch.tensor([[0.5, 0.4, 0.1, 0.3, 0.2, 0.05, 0.35, 0.16, 0.14, 0.35]])
+
+
+def tree() -> Taxonomy:
+    return Taxonomy.from_parents(PARENTS)
+
+
+def test_path_probs_equal_coherent_probs_and_normalise_flat_scores():
+    tax = tree()
+    assert torch.allclose(path_probs(P, tax), P)
+    flat = path_probs(torch.full((1, 10), 0.5), tax)[0]
+    assert flat[7].item() == pytest.approx(1 / 12)  # 1/3 * 1/2 * 1/2
+    assert flat[tax.indices(tax.leaves)].sum().item() == pytest.approx(1.0)
+
+
+def test_greedy():
+    assert greedy_paths(P, tree()).tolist() == [[0, 3, 7]]
+    two = torch.cat([P, torch.tensor([[0.1, 0.1, 0.8, 0, 0, 0, 0, 0, 0, 0]])])
+    assert greedy_paths(two, tree()).tolist() == [[0, 3, 7], [2, -1, -1]]  # C is a leaf
+
+
+def test_threshold_stops_at_internal_node():
+    tax = tree()
+    assert threshold_paths(P, tax, 0.1).tolist() == [[0, 3, 7]]
+    assert threshold_paths(P, tax, 0.3).tolist() == [[0, 3, -1]]  # A1a .16 < .3
+    assert threshold_paths(P, tax, 0.35).tolist() == [[0, -1, -1]]  # A1 .3 < .35
+    assert threshold_paths(P, tax, 0.99).tolist() == [[0, -1, -1]]  # level 1 always taken
+
+
+def test_beam_width_matters():
+    tax = tree()
+    paths, scores = beam_paths(P, tax, beam=1, k=3)
+    assert paths[0].tolist() == [[0, 3, 7], [-1, -1, -1], [-1, -1, -1]]
+    assert scores[0].tolist() == pytest.approx([0.16, 0, 0])
+    # beam 2: keeps {A, B}, then {B2 .35, A1 .3}, then {B2a .35, A1a .16}
+    paths, scores = beam_paths(P, tax, beam=2, k=3)
+    assert paths[0].tolist() == [[1, 6, 9], [0, 3, 7], [-1, -1, -1]]
+    assert scores[0].tolist() == pytest.approx([0.35, 0.16, 0])
+    # wide beam is exact: leaves by joint B2a .35, A2 .2, A1a .16 (A2 finished at level 2)
+    paths, scores = beam_paths(P, tax, beam=10, k=3)
+    assert paths[0].tolist() == [[1, 6, 9], [0, 4, -1], [0, 3, 7]]
+    assert scores[0].tolist() == pytest.approx([0.35, 0.2, 0.16])
+
+
+def test_tree_distance_matrix_matches_taxonomy():
+    tax = tree()
+    dist = tree_distance_matrix(tax)
+    for a in ("A1a", "B2a", "C", "A2"):
+        for b in ("A1b", "B", "A"):
+            assert dist[tax.index(a), tax.index(b)] == tax.tree_distance(a, b)
+
+
+def test_min_expected_distance_hand_computed():
+    tax = tree()
+    # leaf q: C .1, A2 .2, B1 .05, A1a .16, A1b .14, B2a .35
+    # E(A) = .1*2 + .2*1 + .05*3 + .16*2 + .14*2 + .35*4 = 2.55 (E(B) = 2.75, E(A1) = 2.95, ...)
+    node, expected = min_expected_distance(P, tax)
+    assert node.tolist() == [0] and expected.item() == pytest.approx(2.55)
+    # confident: A1a .8 -> E(A1a) = .05*2 + .05*3 + .02*5 + .03*6 + .05*4 = .73 < E(A1) = 1.33
+    sure = torch.tensor([[0.9, 0.05, 0.05, 0.85, 0.05, 0.02, 0.03, 0.8, 0.05, 0.03]])
+    node, expected = min_expected_distance(sure, tax)
+    assert node.tolist() == [7] and expected.item() == pytest.approx(0.73)
+
+
+def test_path_helpers():
+    paths = torch.tensor([[0, 3, 7], [0, -1, -1], [-1, -1, -1]])
+    assert path_ends(paths).tolist() == [7, 0, -1]
+    hot = paths_to_multi_hot(paths, 10)
+    assert hot[0].nonzero().flatten().tolist() == [0, 3, 7]
+    assert hot[2].sum() == 0

@@ -1,0 +1,96 @@
+"""`hiergenre train ...`: bad options exit 2 with one line; a tiny end-to-end run and resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hiergenre.cli.main import main
+from hiergenre.taxonomy import Taxonomy
+
+PARENTS = {
+    "Rock": "Music", "Jazz": "Music", "Metal": "Rock", "Punk": "Rock",
+    "Bebop": "Jazz", "Swing": "Jazz",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["flat", "--epochs", "-1"], "--epochs must be at least 1"),
+        (["flat", "--image-size", "7"], "--image-size must be at least 32"),
+        (["flat", "--data", "/no/such/dir"], "dataset /no/such/dir does not exist"),
+        (["flat", "--model", "resnet-7"], "unknown model 'resnet-7'"),
+        (["flat", "--optimizer", "adam"], "unknown optimizer 'adam'"),
+        (["flat", "--config", "/no/such.toml"], "config file /no/such.toml does not exist"),
+        (["flat", "--resume"], "--resume needs --out"),
+        (["flat", "--weights", "/no/w.safetensors", "--model", "resnet101"], "does not exist"),
+        (["hierarchical", "--backbone", "vgg"], "unknown backbone 'vgg'"),
+        (["hierarchical", "--strategy", "flat"], "unknown strategy 'flat'"),
+        (["hierarchical", "--loss", "ce", "--epochs", "1"], "loss 'ce' does not fit"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    code = main(["train", *args, "--taxonomy", str(_taxonomy_file(tmp_path)), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def _taxonomy_file(tmp_path):
+    path = tmp_path / "genres.tsv"
+    if not path.exists():
+        Taxonomy.from_parents(PARENTS).save(path)
+    return path
+
+
+def _dataset(tmp_path, n=40):
+    """A real dataset directory: PNG covers and a manifest over the small taxonomy."""
+    import numpy as np
+    from PIL import Image
+
+    root = tmp_path / "covers"
+    (root / "img").mkdir(parents=True)
+    leaves = ["Metal", "Punk", "Bebop", "Swing"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        leaf = leaves[i % 4]
+        base = (200, 40, 40) if leaf in ("Metal", "Punk") else (40, 200, 40)
+        pixels = np.clip(rng.normal(base, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(root / "img" / f"{i}.png")
+        rows.append(f"a{i},img/{i}.png,{leaf},artist{i},test")
+    (root / "manifest.csv").write_text("album_id,image,labels,group,source\n" + "\n".join(rows))
+    (root / "report.json").write_text("{}")
+    return root
+
+
+@pytest.mark.slow
+def test_tiny_run_end_to_end_then_resume(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    tax, data, out = _taxonomy_file(tmp_path), _dataset(tmp_path), tmp_path / "run"
+    common = ["--taxonomy", str(tax), "--data", str(data), "--image-size", "32",
+              "--batch-size", "8", "--quiet", "--device", "cpu", "--out", str(out)]  # fmt: skip
+    assert main(["train", "flat", "--model", "tiny", "--epochs", "1", *common]) == 0
+    assert "macro_auprc" in capsys.readouterr().out
+    assert main(["train", "flat", "--model", "tiny", "--epochs", "2", "--resume", *common]) == 0
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs_run"] == 2 and summary["model_name"] == "tiny"
+    assert json.loads((out / "split.json").read_text())["mode"] == "multilabel"
+
+    hier = tmp_path / "hier"
+    args = ["train", "hierarchical", "--backbone", "tiny", "--epochs", "1", *common[:-1], str(hier)]
+    assert main(args) == 0
+    summary = json.loads((hier / "summary.json").read_text())
+    assert summary["output"] == "hierarchical" and summary["metric"] == "hier_f1"
+
+    from hiergenre.train import load_run
+
+    model, config, taxonomy, space = load_run(hier)
+    assert config.kind == "hierarchical" and space.size == taxonomy.num_nodes == 6

@@ -1,0 +1,75 @@
+"""Frozen-encoder fast path: features computed once per part, cached and reused; heads train."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from test_train_cli import _dataset
+from test_train_support import tiny_model
+
+from hiergenre.data import load_dataset, make_split
+from hiergenre.taxonomy import Taxonomy
+from hiergenre.train import OptimSpec, TrainConfig, fit, load_checkpoint
+from hiergenre.train.features import encoder_is_frozen
+
+PARENTS = {
+    "Rock": "Music", "Jazz": "Music", "Metal": "Rock", "Punk": "Rock",
+    "Bebop": "Jazz", "Swing": "Jazz",
+}  # fmt: skip
+CFG = TrainConfig(epochs=2, batch_size=8, device="cpu", optim=OptimSpec(lr=1e-2),
+                  data=TrainConfig().data.__class__(image_size=32))  # fmt: skip
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    tax = Taxonomy.from_parents(PARENTS)
+    dataset = load_dataset(_dataset(tmp_path), tax)
+    return tax, dataset, make_split(dataset, "multilabel", taxonomy=tax)
+
+
+def test_frozen_encoder_trains_only_the_head_on_cached_features(tmp_path, setup):
+    tax, dataset, split = setup
+    model = tiny_model(tax).freeze_encoder()
+    assert encoder_is_frozen(model)
+    encoder_before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    head_before = model.head.weight.detach().clone()
+    events = []
+    fit(model, dataset, split, CFG, tmp_path / "a", lambda e, i: events.append(e))
+    assert events.count("features") == 3  # train, dev, test
+    cache = sorted((tmp_path / "cache" / "features").glob("*.safetensors"))
+    assert len(cache) == 3
+    stamps = [p.stat().st_mtime_ns for p in cache]
+    for key, value in model.encoder.state_dict().items():
+        assert torch.equal(value, encoder_before[key])
+    assert not torch.equal(model.head.weight, head_before)
+
+    again = tiny_model(tax).freeze_encoder()  # same init: same encoder weights, same cache key
+    fit(again, dataset, split, CFG, tmp_path / "b")
+    assert [p.stat().st_mtime_ns for p in cache] == stamps  # reused, not rewritten
+    assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["frozen_encoder_fast_path"] and summary["trainable_params"] < summary["params"]
+    ckpt = load_checkpoint(tmp_path / "a" / "best")
+    assert any(k.startswith("encoder.") for k in ckpt.model_state)  # the whole model is saved
+
+
+def test_features_equal_the_encoder_output(tmp_path, setup):
+    from hiergenre.data import ImageStore
+    from hiergenre.train.features import compute_features
+    from hiergenre.train.inputs import image_data
+
+    tax, dataset, split = setup
+    model = tiny_model(tax).freeze_encoder()
+    data, store, rows = image_data(model, dataset, split, 32, augment=False)
+    feats = compute_features(model, data.datasets["dev"], torch.device("cpu"))
+    x = torch.stack([data.datasets["dev"][i][0] for i in range(len(rows["dev"]))])
+    torch.testing.assert_close(feats, model.encoder.eval()(x))
+    assert isinstance(store, ImageStore)
+
+
+def _metrics(run_dir):
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(x)["dev"] for x in lines]
