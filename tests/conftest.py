@@ -1,4 +1,4 @@
-"""Shared fixtures: where the reference data lives (`shared_data`, skipping when it is absent)."""
+"""Shared fixtures: one torch thread per test, and the reference data (`shared_data`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 
 def shared_data_dir() -> Path | None:
@@ -28,3 +29,18 @@ def shared_data() -> Path:
     if found is None:
         pytest.skip("reference data ../shared/data is absent (set HIERGENRE_SHARED to point at it)")
     return found
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Small convs on a shared 2-core machine run several times faster on one thread.
+
+    Session-wide, so that runs made in session fixtures and in tests use the same thread count
+    (float sums differ between thread counts, and resume tests compare runs exactly).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OMP_NUM_THREADS", "1")  # and the same in the CLI processes tests start
+        yield
+    torch.set_num_threads(before)

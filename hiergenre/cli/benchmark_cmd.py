@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from hiergenre.cli.common import console, console_err
@@ -45,11 +46,13 @@ def render_benchmark(payload: dict) -> None:
     headers, rows = table(payload)
     t = Table(title="hiergenre benchmark (poster's MuMu numbers in parentheses)", show_lines=False)
     for i, h in enumerate(headers):
-        t.add_column(h, justify="left" if i < 2 else "right", overflow="fold")
+        t.add_column(h, justify="left" if i < 2 else "right", no_wrap=i < 2)
     for r, row in zip(payload["models"], rows, strict=True):
         style = "dim" if r["kind"] == "baseline" else None
         t.add_row(*row, style=style)
-    console.print(t, width=max(console.width, 190))  # a pipe gets 80 columns: too narrow
+    # A pipe gets 80 columns and a squeezed table folds every number: render it at full width.
+    wide = Console(width=max(console.width, 180), force_terminal=console.is_terminal)
+    wide.print(t)
     for line in headline(payload):
         style = "bold red" if line.startswith("NOTICE") or "NOT" in line else None
         console.print(line, style=style, highlight=False, soft_wrap=True, markup=False)

@@ -5,7 +5,14 @@ style and hierarchical.
 """
 
 from hiergenre.models import hierarchical, koenig, lite0, resnet, style  # noqa: F401 (register)
-from hiergenre.models.base import IMAGENET_MEAN, IMAGENET_STD, Encoder, GenreModel, LinearHead
+from hiergenre.models.base import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Encoder,
+    GenreModel,
+    LinearHead,
+    ProbeHead,
+)
 from hiergenre.models.heads import (
     HierarchicalHead,
     TreeStructure,
@@ -35,6 +42,7 @@ __all__ = [
     "GenreModel",
     "HierarchicalHead",
     "LinearHead",
+    "ProbeHead",
     "PerBranchModels",
     "StyleEncoder",
     "TreeStructure",

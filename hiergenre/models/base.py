@@ -119,6 +119,27 @@ class LinearHead(nn.Linear):
     """A flat head: features (B, D) -> logits (B, K)."""
 
 
+class ProbeHead(nn.Module):
+    """A linear probe for frozen features: BatchNorm (no affine) then a linear layer.
+
+    Frozen features come at any scale (a random-init ResNet-101's pooled features reach the
+    hundreds), which makes a bare linear head train badly; standardising them with batch
+    statistics first is the usual linear-probe recipe (He et al., MAE, 2022). (B, D) -> (B, K).
+    """
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(in_features, affine=False)
+        self.linear = nn.Linear(in_features, out_features)
+        # Small weights, as MAE's probe: unit-variance inputs times the default init would start
+        # every sigmoid far from its prior and cost the first epochs.
+        nn.init.trunc_normal_(self.linear.weight, std=0.01)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.norm(features))
+
+
 def resolve_space(
     label_space: LabelSpace | None, taxonomy: Taxonomy, default: str = "all"
 ) -> LabelSpace:
@@ -139,8 +160,14 @@ def flat_model(
     config: Any,
     pretrained: bool | None = None,
     notice: str | None = None,
+    probe: bool = False,
 ) -> GenreModel:
-    """An encoder with one linear layer to `label_space.size` logits (sigmoid or softmax)."""
+    """An encoder with one linear layer to `label_space.size` logits (sigmoid or softmax).
+
+    `probe` puts a feature-standardising BatchNorm before the linear layer (`ProbeHead`), for
+    heads trained on a frozen encoder's features.
+    """
     check_choice("output", output, ("sigmoid", "softmax"))
-    head = LinearHead(encoder.feature_dim, label_space.size)
+    head_class = ProbeHead if probe else LinearHead
+    head = head_class(encoder.feature_dim, label_space.size)
     return GenreModel(encoder, head, label_space, output, config, pretrained, notice)

@@ -126,5 +126,6 @@ def resnet101(
         config,
         encoder.pretrained,
         encoder.notice,
+        probe=config.mode == "frozen",
     )
     return model.freeze_encoder() if config.mode == "frozen" else model
