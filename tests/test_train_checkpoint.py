@@ -105,6 +105,16 @@ def test_bit_flip_in_the_header_raises(tmp_path):
         load_checkpoint(path)
 
 
+def test_changed_digit_in_the_json_metadata_raises(tmp_path):
+    model = tiny_model(tiny_taxonomy())
+    path = save_checkpoint(tmp_path / "last", model.state_dict(), dict(_meta(model), epoch=3))
+    blob = path.read_bytes()
+    assert blob.count(b'\\"epoch\\": 3') == 1  # the metadata is JSON inside the JSON header
+    path.write_bytes(blob.replace(b'\\"epoch\\": 3', b'\\"epoch\\": 7'))  # still valid JSON
+    with pytest.raises(CheckpointError, match="integrity"):
+        load_checkpoint(path)
+
+
 def test_failed_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
     model = tiny_model(tiny_taxonomy())
     save_checkpoint(tmp_path / "last", model.state_dict(), _meta(model))

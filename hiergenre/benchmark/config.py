@@ -47,11 +47,11 @@ _FROZEN = {"mode": "frozen"}
 # of the table differ only in the head: one sigmoid per node vs per-branch heads chained down.
 _HIER = {"encoder": "koenig-multilabel", "mode": "sigmoid"}
 FULL_PLANS = {
-    "koenig-multilabel": ModelPlan("koenig-multilabel", {"width": 0.25}, epochs=12),
-    "koenig-singlelabel": ModelPlan("koenig-singlelabel", {}, "single", epochs=12),
+    "koenig-multilabel": ModelPlan("koenig-multilabel", {"width": 0.25}, epochs=20),
+    "koenig-singlelabel": ModelPlan("koenig-singlelabel", {}, "single", epochs=20),
     "resnet101": ModelPlan("resnet101", dict(_FROZEN), epochs=30, lr=1e-3, batch_size=64),
     "hierarchical": ModelPlan(
-        "hierarchical", {**_HIER, "encoder_options": {"width": 0.25}}, epochs=12
+        "hierarchical", {**_HIER, "encoder_options": {"width": 0.25}}, epochs=20
     ),
     "style": ModelPlan("style", {}, epochs=30, lr=1e-3, batch_size=64),
     "lite0": ModelPlan("lite0", dict(_FROZEN), epochs=30, lr=3e-3, batch_size=64),
@@ -102,6 +102,7 @@ class BenchmarkConfig:
     seed: int = 230
     device: str = "cpu"
     epochs: int | None = None  # overrides every model's epochs
+    image_size: int | None = None  # overrides every model's input size (real photos want >= 128)
     weights: str | None = None  # a local ResNet-101 weights file (ImageNet), else it tries online
     plots: bool = True
     plans: dict[str, ModelPlan] | None = None  # overrides the built-in plans (tests)
@@ -112,6 +113,8 @@ class BenchmarkConfig:
         plan = plans.get(name) or FULL_PLANS[name]
         if self.epochs is not None:
             plan = dataclasses.replace(plan, epochs=self.epochs)
+        if self.image_size is not None:
+            plan = dataclasses.replace(plan, image_size=self.image_size)
         return plan
 
 

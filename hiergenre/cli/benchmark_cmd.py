@@ -66,6 +66,12 @@ def benchmark(
     seed: int = o(230, "--seed", help="Seed of the split and of every model."),
     device: str = o("cpu", "--device", help="cpu | cuda | auto."),
     epochs: int = o(None, "--epochs", help="Epochs for every model (overrides the plans)."),
+    image_size: int = o(
+        None,
+        "--image-size",
+        help="Input size for every model (default: "
+        "each model's plan, 64 px on CPU; real covers want 128-224).",
+    ),
     weights: str = o(None, "--weights", help="Local ImageNet ResNet-101 weights file."),
     no_plots: bool = o(False, "--no-plots", help="Skip the PNG plots."),
     quiet: bool = o(False, "--quiet", "-q", help="No progress lines."),
@@ -75,11 +81,13 @@ def benchmark(
 
     if epochs is not None and epochs < 1:
         raise ConfigError(f"--epochs must be at least 1, got {epochs}")
+    if image_size is not None and not 32 <= image_size <= 1024:
+        raise ConfigError(f"--image-size must be between 32 and 1024 pixels, got {image_size}")
     if device not in ("cpu", "cuda", "auto"):
         raise ConfigError(f"--device {device!r} is not valid: choose cpu, cuda or auto")
     config = BenchmarkConfig(
         data=data, models=parse_models(models), quick=quick, out=str(out), seed=seed,
-        device=device, epochs=epochs, weights=weights, plots=not no_plots,
+        device=device, epochs=epochs, image_size=image_size, weights=weights, plots=not no_plots,
     )  # fmt: skip
     payload = run_benchmark(config, _progress(quiet))
     render_benchmark(payload)

@@ -235,13 +235,9 @@ def flat(
     taxonomy: Path = TAXONOMY, quiet: bool = QUIET, compile_: bool = COMPILE,
 ) -> None:  # fmt: skip
     """Train a flat model (one sigmoid or softmax over a label space)."""
-    from hiergenre.models import list_models
-
     cfg = _base_config(config)
     name = model or cfg.model.name
-    if name not in list_models() or name == "hierarchical":
-        choices = ", ".join(m for m in list_models() if m != "hierarchical")
-        raise ConfigError(f"unknown model {name!r}: choose one of {choices}")
+    _check_flat_model(name, "model")
     _check_path(weights, "weights file")
     options = _with_width(name, dict(cfg.model.options), width)
     spec = _set(cfg.model, name=name, weights=str(weights) if weights else None, frozen=frozen)
@@ -252,6 +248,15 @@ def flat(
                   patience=patience, balance=balance, seed=seed, device=device,
                   compile_=compile_, taxonomy=taxonomy)  # fmt: skip
     _run(cfg, "flat", out, resume, quiet, epochs)
+
+
+def _check_flat_model(name: str, what: str) -> None:
+    """A registered model other than `hierarchical`, or ConfigError listing the choices."""
+    from hiergenre.models import list_models
+
+    if name not in list_models() or name == "hierarchical":
+        choices = ", ".join(m for m in list_models() if m != "hierarchical")
+        raise ConfigError(f"unknown {what} {name!r}: choose one of {choices}")
 
 
 @train_app.command("hierarchical")
@@ -272,14 +277,10 @@ def hierarchical(
     taxonomy: Path = TAXONOMY, quiet: bool = QUIET, compile_: bool = COMPILE,
 ) -> None:  # fmt: skip
     """Train the hierarchical model: a top-level head plus one head per branch, chained."""
-    from hiergenre.models import list_models
-
     cfg = _base_config(config)
     options = dict(cfg.model.options) if cfg.model.name == "hierarchical" else {}
     encoder = backbone or options.get("encoder", "koenig-multilabel")
-    if encoder not in list_models() or encoder == "hierarchical":
-        choices = ", ".join(m for m in list_models() if m != "hierarchical")
-        raise ConfigError(f"unknown backbone {encoder!r}: choose one of {choices}")
+    _check_flat_model(encoder, "backbone")
     if strategy is not None and strategy not in HIER_STRATEGIES:
         raise ConfigError(
             f"unknown strategy {strategy!r}: choose shared-heads or per-branch-models"

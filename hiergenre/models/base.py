@@ -171,3 +171,22 @@ def flat_model(
     head_class = ProbeHead if probe else LinearHead
     head = head_class(encoder.feature_dim, label_space.size)
     return GenreModel(encoder, head, label_space, output, config, pretrained, notice)
+
+
+def pretrained_flat_model(
+    encoder: Encoder,
+    config: Any,
+    label_space: LabelSpace | None,
+    taxonomy: Taxonomy,
+    probe: bool = False,
+) -> GenreModel:
+    """A flat model on a (possibly) pretrained encoder, frozen when `config.mode == 'frozen'`.
+
+    `config` needs `mode` and `output`; the encoder's `pretrained` flag and `notice` carry over.
+    """
+    check_choice("mode", config.mode, ("finetune", "frozen"))
+    space = resolve_space(label_space, taxonomy)
+    model = flat_model(
+        encoder, space, config.output, config, encoder.pretrained, encoder.notice, probe=probe
+    )
+    return model.freeze_encoder() if config.mode == "frozen" else model

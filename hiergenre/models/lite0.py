@@ -28,8 +28,7 @@ from hiergenre.models.base import (
     Encoder,
     GenreModel,
     check_choice,
-    flat_model,
-    resolve_space,
+    pretrained_flat_model,
 )
 from hiergenre.models.registry import register_model
 from hiergenre.taxonomy import LabelSpace, Taxonomy
@@ -133,12 +132,4 @@ def lite0(config: Lite0Config, label_space: LabelSpace | None, taxonomy: Taxonom
     check_choice("weights", config.weights, ("package", "none"))
     check_choice("mode", config.mode, ("finetune", "frozen"))
     encoder = Lite0Encoder(config.weights, config.dropout)
-    model = flat_model(
-        encoder,
-        resolve_space(label_space, taxonomy),
-        config.output,
-        config,
-        encoder.pretrained,
-        encoder.notice,
-    )
-    return model.freeze_encoder() if config.mode == "frozen" else model
+    return pretrained_flat_model(encoder, config, label_space, taxonomy)

@@ -25,8 +25,7 @@ from hiergenre.models.base import (
     Encoder,
     GenreModel,
     check_choice,
-    flat_model,
-    resolve_space,
+    pretrained_flat_model,
 )
 from hiergenre.models.registry import register_model
 from hiergenre.taxonomy import LabelSpace, Taxonomy
@@ -119,13 +118,6 @@ def resnet101(
     check_choice("weights", config.weights, ("imagenet", "none"))
     check_choice("mode", config.mode, ("finetune", "frozen"))
     encoder = ResNet101Encoder(config.weights, config.weights_file)
-    model = flat_model(
-        encoder,
-        resolve_space(label_space, taxonomy),
-        config.output,
-        config,
-        encoder.pretrained,
-        encoder.notice,
-        probe=config.mode == "frozen",
-    )
-    return model.freeze_encoder() if config.mode == "frozen" else model
+    # Frozen features of a random-init ResNet-101 reach the hundreds: standardise them first.
+    probe = config.mode == "frozen"
+    return pretrained_flat_model(encoder, config, label_space, taxonomy, probe=probe)

@@ -2,11 +2,11 @@
 
 `save_checkpoint(stem, ...)` writes `<stem>.safetensors` (model weights under `model.`, optimizer
 state tensors under `optim.`, RNG states under `rng.`) whose header metadata holds the JSON
-metadata and a sha256 of the tensor contents, then `<stem>.json`, a readable copy of the same
-metadata. Each file goes to a temporary name first and is renamed with `os.replace`, so a kill
-never leaves a half-written file under the final name. The safetensors file is self-contained:
-loading needs nothing else, never unpickles, and a truncated or bit-flipped file fails the
-header parse or the content hash with a CheckpointError.
+metadata, a sha256 of the tensor contents and a sha256 of that metadata, then `<stem>.json`, a
+readable copy of the same metadata. Each file goes to a temporary name first and is renamed
+with `os.replace`, so a kill never leaves a half-written file under the final name. The
+safetensors file is self-contained: loading needs nothing else, never unpickles, and a truncated
+or bit-flipped file fails the header parse or one of the two hashes with a CheckpointError.
 """
 
 from __future__ import annotations
@@ -41,6 +41,12 @@ def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
         if t.numel():
             h.update(t.reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()
+
+
+def meta_digest(meta: dict[str, Any]) -> str:
+    """sha256 of the JSON metadata (every key but `meta_sha256` itself, keys sorted)."""
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -134,6 +140,7 @@ def save_checkpoint(
         rng_tensors, meta["rng"] = capture_rng()
         tensors.update(rng_tensors)
     meta["tensor_sha256"] = tensor_digest(tensors)
+    meta["meta_sha256"] = meta_digest(meta)  # a flipped digit in "epoch" must not load either
     blob = st_save(tensors, metadata={"hiergenre": json.dumps(meta)})
     path = stem.with_suffix(".safetensors")
     _atomic_write(path, blob)
@@ -194,7 +201,11 @@ def load_checkpoint(
             f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}): "
             "resume from another checkpoint or retrain"
         ) from None
-    if meta.get("format") != FORMAT or tensor_digest(tensors) != meta.get("tensor_sha256"):
+    if (
+        meta.get("format") != FORMAT
+        or tensor_digest(tensors) != meta.get("tensor_sha256")
+        or meta_digest(meta) != meta.get("meta_sha256")
+    ):
         raise CheckpointError(
             f"checkpoint {path} failed its integrity check (content hash mismatch): "
             "resume from another checkpoint or retrain"
