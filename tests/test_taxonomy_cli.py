@@ -29,7 +29,7 @@ def test_explain_rock(capsys):
     code, out, err = run(capsys, "explain-taxonomy", "Rock")
     assert code == 0, err
     assert "Music > Rock" in out and "level 1" in out
-    assert "a softmax head over its" in out
+    assert "a per-branch head over its" in out
     rock = load_taxonomy()
     for child in rock.children("Rock"):
         assert child in out

@@ -37,7 +37,7 @@ def test_explain_internal_node(tax):
     assert ex.level == 2 and ex.max_level == 4 and ex.parent == "Rock"
     assert ex.children == ("Grunge", "Indie Rock") and ex.siblings == ("Hard Rock",)
     assert ex.num_descendants == 3 and ex.num_leaves == 2 and not ex.is_leaf
-    assert ex.head == "a softmax head over its 2 children: Grunge, Indie Rock"
+    assert ex.head == "a per-branch head over its 2 children: Grunge, Indie Rock"
     assert ex.head_size == 2
     grunge, indie = ex.tree.children
     assert (grunge.name, grunge.num_children, grunge.hidden) == ("Grunge", 0, 0)

@@ -59,7 +59,7 @@ class GenreExplanation:
     num_leaves: int  # leaves below the node (0 for a leaf)
     is_leaf: bool
     head: str  # what a hierarchical model learns here, in one sentence
-    head_size: int  # classes of the softmax head at this node (0 for a leaf)
+    head_size: int  # outputs of the per-branch head at this node (0 for a leaf)
     depth: int
     hidden: int  # nodes of the subtree not shown because of `depth`
     tree: TreeNode
@@ -118,7 +118,7 @@ def _head_sentence(taxonomy: Taxonomy, node: str, kids: list[str]) -> str:
         named = ", ".join(kids[:_LISTED]) + (
             f" and {len(kids) - _LISTED} more" if len(kids) > _LISTED else ""
         )
-        where = "the top-level head" if node == taxonomy.root else "a softmax head"
+        where = "the top-level head" if node == taxonomy.root else "a per-branch head"
         return f"{where} over its {len(kids)} children: {named}"
     parent = taxonomy.parent(node)
     return (
