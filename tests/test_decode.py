@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from trees import ABC_PARENTS
 
 from hiergenre.decode import (
     beam_paths,
@@ -17,8 +18,7 @@ from hiergenre.decode import (
 )
 from hiergenre.taxonomy import Taxonomy
 
-PARENTS = {"A": "Music", "B": "Music", "C": "Music", "A1": "A", "A2": "A", "B1": "B", "B2": "B",
-           "A1a": "A1", "A1b": "A1", "B2a": "B2"}  # fmt: skip
+PARENTS = ABC_PARENTS
 #   index: A0 B1 C2 A1:3 A2:4 B1:5 B2:6 A1a:7 A1b:8 B2a:9
 # coherent probs: greedy follows A (.5) -> A1 (.3) -> A1a (.16) although B2a (.35) is the best leaf
 P = torch.tensor([[0.5, 0.4, 0.1, 0.3, 0.2, 0.05, 0.35, 0.16, 0.14, 0.35]])

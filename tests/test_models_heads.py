@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from trees import ABC_PARENTS
 
 from hiergenre.models import (
     TreeStructure,
@@ -17,8 +18,7 @@ from hiergenre.models import (
 )
 from hiergenre.taxonomy import KOENIG12, Taxonomy
 
-PARENTS = {"A": "Music", "B": "Music", "C": "Music", "A1": "A", "A2": "A", "B1": "B", "B2": "B",
-           "A1a": "A1", "A1b": "A1", "B2a": "B2"}  # fmt: skip
+PARENTS = ABC_PARENTS
 # BFS order: A B C A1 A2 B1 B2 A1a A1b B2a (indices 0..9)
 
 
