@@ -17,18 +17,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from hiergenre import metrics
-from hiergenre.errors import ConfigError
-from hiergenre.taxonomy import KOENIG12, LabelSpace, Taxonomy, single_label_subset
+from hiergenre.errors import ConfigError, UnknownGenreError
+from hiergenre.taxonomy import (
+    KOENIG12,
+    LabelSpace,
+    Taxonomy,
+    get_label_space,
+    single_label_subset,
+)
 
 log = logging.getLogger(__name__)
 
 TASKS = ("multilabel", "singlelabel", "hierarchical")
 TASK_OF_OUTPUT = {"sigmoid": "multilabel", "softmax": "singlelabel", "hierarchical": "hierarchical"}
+# The metric early stopping and `best` select on, per model output (keys of score_node_probs).
+PRIMARY = {"sigmoid": "auprc_macro", "softmax": "macro_f1", "hierarchical": "hF"}
 THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What a run is scored on: single-label `classes` and the nodes ranking metrics use
+    (`present`; None: every node of the model's label space)."""
+
+    classes: LabelSpace
+    present: tuple[str, ...] | None = None
 
 
 def default_classes(label_space: LabelSpace) -> LabelSpace:
@@ -41,6 +59,24 @@ def default_classes(label_space: LabelSpace) -> LabelSpace:
         return LabelSpace("koenig12", tax, tuple(n for n in tax.names if n in set(wanted)))
     level1 = tuple(n for n in label_space.nodes if tax.level(n) == 1)
     return LabelSpace("level1-present", tax, level1)
+
+
+def scoring_classes(label_sets: Sequence[Sequence[str]], taxonomy: Taxonomy) -> LabelSpace:
+    """The single-label classes a dataset is scored on: the poster's 12 when each has an album
+    with exactly one of them, else the level-1 genres that have one (e.g. 5 for Discogs)."""
+    try:
+        koenig = get_label_space("koenig12", taxonomy)
+    except UnknownGenreError:  # a custom taxonomy without the poster's genres
+        koenig = None
+    if koenig is not None:
+        counts = np.bincount(single_label_subset(label_sets, koenig) + 1, minlength=13)[1:]
+        if (counts > 0).all():
+            return koenig
+    level1 = get_label_space("level1", taxonomy)
+    ids = single_label_subset(label_sets, level1)
+    counts = np.bincount(ids + 1, minlength=level1.size + 1)[1:]
+    nodes = tuple(n for n, c in zip(level1.nodes, counts, strict=True) if c > 0)
+    return LabelSpace("level1-present", taxonomy, nodes)
 
 
 def as_label_sets(targets, label_space: LabelSpace) -> list[list[str]]:
@@ -65,17 +101,13 @@ def evaluate_predictions(
     classes: LabelSpace | None = None,
     present: Sequence[str] | None = None,
 ) -> dict:
-    """Every metric of one model: probs (N, label_space.size) against the albums' labels.
+    """Every metric of label-space probabilities (N, label_space.size) (a baseline's scores):
+    scattered onto the taxonomy's nodes (0 elsewhere) and scored by `score_node_probs`.
 
     `targets`: genre label sets per album, or (N,) class ids / (N, K) multi-hot over the space.
-    `classes`: the single-label classes (default `default_classes`); `present`: restrict the
-    ranking metrics to these nodes (the labels a dataset uses; default every node of the space).
     Example: two albums, a two-genre space, probs [[.9, .2], [.3, .6]] and labels [[A], [B]]
     give auroc_micro 1.0, precision_at_0.5 1.0, recall_at_0.5 1.0, accuracy 1.0.
     """
-    if task not in TASKS:
-        raise ConfigError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
-    taxonomy = taxonomy or label_space.taxonomy
     probs = np.asarray(probs, dtype=np.float64)
     label_sets = as_label_sets(targets, label_space)
     if probs.shape != (len(label_sets), label_space.size):
@@ -83,18 +115,51 @@ def evaluate_predictions(
             f"probabilities {probs.shape} do not match {len(label_sets)} albums x "
             f"{label_space.size} labels of space {label_space.name}"
         )
+    nodes = label_space.to_nodes(probs.astype(np.float32), fill=0.0)
+    return score_node_probs(nodes, label_space, label_sets, taxonomy, task,
+                            classes=classes, present=present)  # fmt: skip
+
+
+def score_node_probs(
+    node_probs: np.ndarray,
+    label_space: LabelSpace,
+    label_sets: Sequence[Sequence[str]],
+    taxonomy: Taxonomy | None = None,
+    task: str = "multilabel",
+    *,
+    classes: LabelSpace | None = None,
+    present: Sequence[str] | None = None,
+) -> dict:
+    """THE metrics function: node probabilities (N, num_nodes) of a model whose outputs are
+    `label_space`, against the albums' label sets; one flat dict with one vocabulary.
+
+    `classes`: the single-label classes (default `default_classes`); `present`: restrict the
+    ranking metrics to these nodes (the labels a dataset uses; default every node of the space).
+    """
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
+    taxonomy = taxonomy or label_space.taxonomy
+    node_probs = np.asarray(node_probs, dtype=np.float64)
+    label_sets = [list(x) for x in label_sets]
+    if node_probs.shape != (len(label_sets), taxonomy.num_nodes):
+        raise ConfigError(
+            f"node probabilities {node_probs.shape} do not match {len(label_sets)} albums x "
+            f"{taxonomy.num_nodes} taxonomy nodes"
+        )
     out: dict = {"task": task, "label_space": label_space.name, "n_labels": label_space.size,
                  "n_albums": len(label_sets)}  # fmt: skip
+    probs = node_probs[:, label_space.indices]
     if task == "singlelabel":
         classes = classes or label_space
-    else:
+    elif len(label_sets):
         out.update(multilabel_metrics(probs, label_space, label_sets, present))
-        node_probs = label_space.to_nodes(probs.astype(np.float32))
         out.update(hierarchy_metrics(node_probs, label_sets, taxonomy))
+        outside = np.setdiff1d(np.arange(taxonomy.num_nodes), label_space.indices)
+        scored = node_probs.copy()
+        scored[:, outside] = np.nan  # edges leaving the label space are not the model's claims
+        out["violation_rate"] = metrics.hierarchy_violation_rate(scored, taxonomy.parent_index)
     out.update(
-        single_label_metrics(
-            probs, label_space, label_sets, classes or default_classes(label_space)
-        )
+        single_label_scores(probs, label_space, label_sets, classes or default_classes(label_space))
     )
     return out
 
@@ -145,7 +210,7 @@ def _named(names: Sequence[str], values) -> dict[str, float]:
 
 def hierarchy_metrics(node_probs: np.ndarray, label_sets, taxonomy: Taxonomy) -> dict:
     """hP/hR/hF of the top-down threshold decode, greedy-path level accuracy and mistake
-    severity, and the violation rate, from node_probs (N, num_nodes) (NaN outside the space)."""
+    severity, from node_probs (N, num_nodes) (0 outside the space)."""
     from hiergenre import decode
 
     anc = taxonomy.ancestry_array()
@@ -158,7 +223,6 @@ def hierarchy_metrics(node_probs: np.ndarray, label_sets, taxonomy: Taxonomy) ->
     out = {f"{k}": v for k, v in metrics.hierarchical_prf(true_sets, decoded, anc).items()}
     out["hF_sample"] = metrics.hierarchical_prf(true_sets, decoded, anc, "sample")["hF"]
     out["full_path_accuracy"] = metrics.full_path_accuracy(true_sets, decoded, anc)
-    out["violation_rate"] = metrics.hierarchy_violation_rate(node_probs, taxonomy.parent_index)
     # Level accuracy and severity need one true path: albums whose closed set is a single chain.
     depth = true_sets.sum(1)
     deepest = np.where(depth > 0, (true_sets * levels[None, :]).argmax(1), -1)
@@ -194,7 +258,7 @@ def greedy_deepest(decode, node_probs: np.ndarray, taxonomy: Taxonomy) -> np.nda
     return decode.path_ends(decode.greedy_paths(torch.as_tensor(node_probs), taxonomy)).numpy()
 
 
-def single_label_metrics(
+def single_label_scores(
     probs: np.ndarray, space: LabelSpace, label_sets, classes: LabelSpace
 ) -> dict:
     """Accuracy, balanced accuracy, macro F1 and confusion matrix over `classes`, on the albums
@@ -223,56 +287,3 @@ def single_label_metrics(
         out["ece_top1"] = metrics.expected_calibration_error(y, p, mode="top1")
         out["brier_top1"] = metrics.brier_score(y, p, mode="top1")
     return out
-
-
-def predict_probs(
-    model, dataset, rows: np.ndarray, image_size: int, device: str = "cpu", batch_size: int = 64
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Label-space probabilities (M, K) of a model over dataset rows whose cover decoded, those
-    rows (M,), and the seconds the forward passes took (for images / second)."""
-    import time
-
-    import torch
-    from torch.utils.data import DataLoader
-
-    from hiergenre.data.loader import CoverDataset, eval_transform
-    from hiergenre.data.store import ImageStore
-
-    store = ImageStore.open_or_build(dataset, image_size)
-    rows = np.asarray(rows, dtype=np.int64)
-    normalize = getattr(model, "input_mean", None) is not None
-    data = CoverDataset(
-        store, rows, np.zeros(len(rows), np.int64), eval_transform(normalize=normalize)
-    )
-    model = model.to(device).eval()
-    out, seconds = [], 0.0
-    with torch.inference_mode():
-        for x, _ in DataLoader(data, batch_size=batch_size, shuffle=False):
-            start = time.perf_counter()
-            out.append(model.node_probs(model(x.to(device))).float().cpu().numpy())
-            seconds += time.perf_counter() - start
-    probs = np.concatenate(out) if out else np.zeros((0, model.label_space.size), np.float32)
-    return probs, data.rows, seconds
-
-
-def evaluate_run(run_dir, data: str | None = None, device: str = "cpu") -> dict:
-    """Re-evaluate a trained run: on its own split's test part, or on every album of `data`."""
-    from pathlib import Path
-
-    from hiergenre.data import Split, load_dataset, resolve_dataset
-    from hiergenre.train import load_run
-
-    model, config, taxonomy, space = load_run(run_dir, device=device)
-    if data is not None:
-        dataset = load_dataset(data, taxonomy)
-        rows = np.arange(len(dataset))
-    else:
-        dataset = resolve_dataset(config.data.path, taxonomy)
-        rows = Split.load(Path(run_dir) / "split.json").rows(dataset, "test")
-    probs, kept, seconds = predict_probs(model, dataset, rows, config.data.image_size, device)
-    labels = [dataset.label_sets[i] for i in kept]
-    result = evaluate_predictions(probs, space, labels, taxonomy, TASK_OF_OUTPUT[model.output])
-    result.update({"run_dir": str(run_dir), "model_name": config.model.name,
-                   "dataset": str(dataset.root), "part": "all" if data else "test",
-                   "images_per_s": len(kept) / seconds if seconds > 0 else None})  # fmt: skip
-    return result

@@ -26,34 +26,39 @@ TOLERANCE = 1e-4
 
 
 class ExportWrapper(nn.Module):
-    """[0, 1] images (B, 3, S, S) -> (probs (B, K), logits (B, K)), normalisation included."""
+    """[0, 1] RGB (B, 3, S, S) -> (node probs (B, N), label probs (B, K), logits (B, K)).
 
-    def __init__(self, model: nn.Module, normalize: bool):
+    The run's Preprocess normalisation and the coherent node probabilities are inside the graph,
+    so onnxruntime gives what `hiergenre predict` gives for the same pixels."""
+
+    def __init__(self, model: nn.Module, preprocess):
         super().__init__()
-        from hiergenre.data.loader import IMAGENET_MEAN, IMAGENET_STD
+        from hiergenre.inference import node_mapper
 
         self.model = model
-        self.normalize = normalize
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.preprocess = preprocess
+        self.nodes = node_mapper(model)
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """image (B, 3, S, S) in [0, 1] -> probs (B, K), logits (B, K)."""
-        x = (image - self.mean) / self.std if self.normalize else image
-        logits = self.model(x)
-        return self.model.node_probs(logits), logits
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """image (B, 3, S, S) in [0, 1] -> node_probs (B, N), probs (B, K), logits (B, K)."""
+        logits = self.model(self.preprocess.normalize(image))
+        probs = self.model.node_probs(logits)
+        return self.nodes(probs), probs, logits
+
+
+OUTPUTS = ["node_probs", "probs", "logits"]
 
 
 def export_onnx(
     run_dir: str | Path, out: str | Path | None = None, check: bool = True, batch: int = 2
 ) -> dict:
     """Write `<run_dir>/model.onnx` (or `out`); with `check`, compare onnxruntime's outputs with
-    PyTorch's on random images and raise CheckpointError beyond 1e-4. Returns a summary dict."""
+    `hiergenre.inference` on the same uint8 pixels and raise CheckpointError beyond 1e-4."""
     from hiergenre.train import load_run
 
-    model, config, _, space = load_run(run_dir)
-    size = config.data.image_size
-    wrapper = ExportWrapper(model, getattr(model, "input_mean", None) is not None).eval()
+    run = load_run(run_dir)
+    model, space, size = run.model, run.label_space, run.preprocess.size
+    wrapper = ExportWrapper(model, run.preprocess).eval()
     out = Path(out) if out is not None else Path(run_dir) / "model.onnx"
     if out.suffix != ".onnx":
         raise ConfigError(f"--out {out} should end in .onnx")
@@ -64,48 +69,58 @@ def export_onnx(
         warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapper, (example,), buf, dynamo=False, opset_version=OPSET,
-            input_names=["image"], output_names=["probs", "logits"],
-            dynamic_axes={"image": {0: "batch"}, "probs": {0: "batch"}, "logits": {0: "batch"}},
+            input_names=["image"], output_names=OUTPUTS,
+            dynamic_axes={name: {0: "batch"} for name in ["image", *OUTPUTS]},
         )  # fmt: skip
-    _write_with_metadata(buf.getvalue(), out, space, size, model.output)
+    _write_with_metadata(buf.getvalue(), out, run, model.output)
     summary = {"onnx": str(out), "image_size": size, "labels": space.size, "output": model.output}
     if check:
-        summary["max_abs_diff"] = check_onnx(out, wrapper, size)
+        summary["max_abs_diff"] = check_onnx(out, run)
     return summary
 
 
-def _write_with_metadata(data: bytes, out: Path, space, size: int, output: str) -> None:
+def _write_with_metadata(data: bytes, out: Path, run, output: str) -> None:
     import onnx
 
+    from hiergenre.fileio import atomic_path, atomic_write_text
+
     proto = onnx.load_from_string(data)
-    meta = {"labels": json.dumps(list(space.nodes)), "image_size": str(size), "output": output,
-            "label_space": space.name, "input": "RGB in [0, 1], (batch, 3, S, S)"}  # fmt: skip
+    space, pre = run.label_space, run.preprocess
+    meta = {"labels": json.dumps(list(space.nodes)), "image_size": str(pre.size),
+            "output": output, "label_space": space.name,
+            "nodes": json.dumps(list(run.taxonomy.names)),
+            "trained_nodes": json.dumps(list(run.trained_nodes)),
+            "preprocess": json.dumps(pre.to_dict()),
+            "input": f"RGB in [0, 1], (batch, 3, S, S), {pre.resize} to S; normalised inside",
+            }  # fmt: skip
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(proto)
-    tmp = out.with_suffix(".onnx.tmp")
-    onnx.save(proto, tmp)
-    tmp.replace(out)
-    labels = out.with_suffix(".labels.json")
-    labels.write_text(json.dumps({**meta, "labels": list(space.nodes)}, indent=1) + "\n")
+    with atomic_path(out) as tmp:
+        onnx.save(proto, tmp)
+    plain = {k: json.loads(v) if k in ("labels", "nodes", "trained_nodes", "preprocess") else v
+             for k, v in meta.items()}  # fmt: skip
+    atomic_write_text(out.with_suffix(".labels.json"), json.dumps(plain, indent=1) + "\n")
 
 
-def check_onnx(
-    path: Path, wrapper: nn.Module, size: int, batches: tuple[int, ...] = (1, 3)
-) -> float:
-    """Largest |onnxruntime - PyTorch| over random batches of several sizes (dynamic axis)."""
+def check_onnx(path: Path, run, batches: tuple[int, ...] = (1, 3)) -> float:
+    """Largest |onnxruntime - inference.predict_pixels| over node probabilities of random uint8
+    covers fed as RGB in [0, 1], for several batch sizes (dynamic axis)."""
     import onnxruntime as ort
 
+    from hiergenre.inference import predict_pixels
+
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    size = run.preprocess.size
+    rng = np.random.default_rng(1)
     worst = 0.0
-    gen = torch.Generator().manual_seed(1)
     for n in batches:
-        x = torch.rand(n, 3, size, size, generator=gen)
-        with torch.inference_mode():
-            want = [t.numpy() for t in wrapper(x)]
-        got = session.run(["probs", "logits"], {"image": x.numpy()})
-        worst = max(worst, *(float(np.abs(g - w).max()) for g, w in zip(got, want, strict=True)))
+        pixels = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+        want = predict_pixels(run.model, run.preprocess, pixels)
+        image = pixels.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        (got,) = session.run(["node_probs"], {"image": image})
+        worst = max(worst, float(np.abs(got - want).max()))
     if worst > TOLERANCE:
         raise CheckpointError(
             f"ONNX outputs differ from PyTorch by {worst:.2e} (> {TOLERANCE}): report this model"

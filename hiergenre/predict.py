@@ -1,89 +1,122 @@
-"""`predict_images`: the top coherent genre paths of cover images under a trained run.
+"""`predict_images`: the top genre paths of cover images under a trained run.
 
-Every model's label-space probabilities are scattered onto the taxonomy's nodes and decoded with
-`decode.beam_paths`; each node on a path is shown with its path probability q(node) (the product
-of sibling-normalised probabilities from level 1 down, see `decode.path_probs`), so the numbers
-never grow with depth. For a hierarchical model q(node) is the model's own P(node). A model whose
-label space holds only level-1 genres (the single-label CNN) gives one-genre paths.
+Covers go through the run's one inference path (`hiergenre.inference`): the model's coherent
+probabilities over every taxonomy node (a flat model's node takes the minimum over its ancestors;
+a hierarchical model's are coherent already). `top_paths` ranks paths by those probabilities and
+prints them as they are: never renormalised, never increasing along a path.
+
+Path i starts with the i-th most probable level-1 genre, so the top path starts with the model's
+most probable genre; below it the decoder chooses (`greedy`: best child down to a leaf, or until
+no child reaches `threshold`; `threshold`: the same with 0.5 by default, the decode the hF metric
+scores; `beam`: the path shape of `decode.beam_paths`; `min-distance`: the node of least expected
+tree distance). Nodes outside `allowed` (by default the genres present in the run's training
+albums) are never proposed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from hiergenre import decode as dec
 from hiergenre.errors import ConfigError, DataError
+from hiergenre.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 BATCH = 32
+DECODERS = ("greedy", "beam", "threshold", "min-distance")
+DEFAULT_THRESHOLD = 0.5
 
 
-def load_images(paths: Sequence[str | Path], size: int, model) -> tuple[torch.Tensor, list]:
-    """Decode covers to a (B, 3, size, size) batch normalised as the model was trained, and
-    per-image error reasons (None when the cover decoded; failed ones are zero images)."""
-    from hiergenre.data.images import ImageDecodeError, load_square
-    from hiergenre.data.loader import eval_transform
-
-    transform = eval_transform(normalize=getattr(model, "input_mean", None) is not None)
-    batch, errors = [], []
-    for path in paths:
-        try:
-            pixels = load_square(path, size)
-            errors.append(None)
-        except ImageDecodeError as exc:
-            pixels = np.zeros((size, size, 3), np.uint8)
-            errors.append(str(exc))
-        x = torch.from_numpy(np.array(pixels)).permute(2, 0, 1).float().div_(255.0)
-        batch.append(transform(x))
-    return torch.stack(batch), errors
+def _masked(probs: torch.Tensor, taxonomy: Taxonomy, allowed: Collection[str] | None):
+    """(probs with disallowed nodes at 0, (num_nodes,) bool allowed mask)."""
+    ok = torch.ones(taxonomy.num_nodes, dtype=torch.bool)
+    if allowed is not None:
+        ok = torch.zeros(taxonomy.num_nodes, dtype=torch.bool)
+        ok[torch.as_tensor(taxonomy.indices([n for n in allowed if n in taxonomy]))] = True
+    return torch.where(ok, probs, torch.zeros_like(probs)), ok
 
 
-def node_probabilities(model, x: torch.Tensor) -> torch.Tensor:
-    """Images (B, 3, S, S) -> probabilities over every taxonomy node (B, num_nodes), 0 outside
-    the model's label space."""
-    with torch.inference_mode():
-        probs = model.node_probs(model(x)).float()
-    space = model.label_space
-    out = torch.zeros(probs.shape[0], space.taxonomy.num_nodes)
-    out[:, torch.as_tensor(space.indices)] = probs
-    return out
-
-
-def top_paths(node_probs: torch.Tensor, model, top_k: int) -> list[list[dict]]:
-    """The `top_k` best paths per image: [{"path": [names], "probs": [q per node], "score"}]."""
-    from hiergenre import decode
-
-    space = model.label_space
-    tax = space.taxonomy
-    q = decode.path_probs(node_probs, tax)
-    if all(tax.level(n) == 1 for n in space.nodes):  # a level-1 classifier: one-genre paths
-        cols = torch.as_tensor(space.indices)
-        best = torch.argsort(q[:, cols], dim=1, descending=True, stable=True)[:, :top_k]
-        paths = cols[best][..., None]
+def _from_genre(probs, taxonomy, genre: torch.Tensor, decode: str, threshold) -> torch.Tensor:
+    """Paths (B, depth) that start at `genre` (B,) and descend by the decoder."""
+    level1 = torch.as_tensor(taxonomy.levels == 1)
+    keep = ~level1[None, :] | (torch.arange(taxonomy.num_nodes)[None, :] == genre[:, None])
+    only = torch.where(keep, probs, torch.full_like(probs, -1.0))
+    if decode == "beam":
+        paths, _ = dec.beam_paths(only.clamp_min(0), taxonomy, beam=8, k=1)
+        paths = paths[:, 0]
+    elif decode == "min-distance":
+        node, _ = dec.min_expected_distance(only.clamp_min(0), taxonomy)
+        paths = dec.paths_from_nodes(node, taxonomy)
     else:
-        paths, _ = decode.beam_paths(node_probs, tax, beam=max(8, 2 * top_k), k=top_k)
+        paths = dec.greedy_paths(only, taxonomy)
+    if threshold is not None:  # stop where no child reaches the threshold
+        step_p = probs.gather(1, paths.clamp_min(0))
+        below = (step_p < threshold) & (torch.arange(paths.shape[1]) > 0)
+        paths = torch.where(below.cummax(1).values, -1, paths)
+    return paths
+
+
+def top_paths(
+    node_probs: torch.Tensor | np.ndarray,
+    taxonomy: Taxonomy,
+    top_k: int = 3,
+    *,
+    decode: str = "greedy",
+    threshold: float | None = None,
+    allowed: Collection[str] | None = None,
+) -> list[list[dict]]:
+    """The top_k paths per image from coherent node probabilities (B, num_nodes):
+    [{"path": [names], "probs": [P per node, non-increasing], "score": P of the last node}].
+
+    Path i starts with the i-th most probable allowed level-1 genre (see module doc).
+    Example: P(Rock) .6, P(Indie) .4, P(Pop) .3, threshold .5 -> [Rock], [Pop].
+    """
+    if decode not in DECODERS:
+        raise ConfigError(f"unknown decoder {decode!r}: choose one of {', '.join(DECODERS)}")
+    if top_k < 1:
+        raise ConfigError(f"--top-k must be at least 1, got {top_k}")
+    if decode == "threshold" and threshold is None:
+        threshold = DEFAULT_THRESHOLD
+    probs = torch.as_tensor(np.asarray(node_probs, dtype=np.float32))
+    probs, ok = _masked(probs, taxonomy, allowed)
+    level1 = torch.as_tensor(taxonomy.levels == 1) & ok
+    genre_p = torch.where(level1[None, :], probs, torch.full_like(probs, -1.0))
+    order = torch.argsort(genre_p, dim=1, descending=True, stable=True)[:, :top_k]
+    ranked = [_from_genre(probs, taxonomy, order[:, i], decode, threshold)
+              for i in range(order.shape[1])]  # fmt: skip
     out = []
-    for b in range(paths.shape[0]):
+    for b in range(probs.shape[0]):
         rows = []
-        for path in paths[b].tolist():
-            nodes = [j for j in path if j >= 0]
-            if not nodes:
-                continue
-            probs = [float(q[b, j]) for j in nodes]
-            rows.append({"path": [tax.names[j] for j in nodes], "probs": probs,
-                         "score": probs[-1]})  # fmt: skip
+        for i, paths in enumerate(ranked):
+            if genre_p[b, order[b, i]] < 0:
+                break  # fewer allowed genres than top_k
+            nodes = [j for j in paths[b].tolist() if j >= 0]
+            cut = next((n for n, j in enumerate(nodes) if not ok[j]), len(nodes))
+            p = [float(probs[b, j]) for j in nodes[:cut]]
+            rows.append({"path": [taxonomy.names[j] for j in nodes[:cut]], "probs": p,
+                         "score": p[-1]})  # fmt: skip
         out.append(rows)
     return out
 
 
 def predict_images(
-    paths: Sequence[str | Path], run_dir: str | Path, top_k: int = 3, device: str = "cpu"
+    paths: Sequence[str | Path],
+    run_dir: str | Path,
+    top_k: int = 3,
+    device: str = "cpu",
+    *,
+    decode: str = "greedy",
+    threshold: float | None = None,
 ) -> list[dict]:
-    """Per image: {"image", "paths": the top-k coherent genre paths with probabilities, "error"}."""
+    """Per image: {"image", "paths": the top-k genre paths with the model's probabilities,
+    "error"} (an unreadable cover gets its reason and no paths)."""
+    from hiergenre.data.images import ImageDecodeError
+    from hiergenre.inference import predict_pixels
     from hiergenre.train import load_run
 
     if top_k < 1:
@@ -92,12 +125,22 @@ def predict_images(
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise DataError(f"image file not found: {missing[0]}{more}; check the path")
-    model, config, _, _ = load_run(run_dir, device=device)
+    run = load_run(run_dir, device=device)
+    size = run.preprocess.size
     results = []
     for start in range(0, len(paths), BATCH):
         chunk = list(paths[start : start + BATCH])
-        x, errors = load_images(chunk, config.data.image_size, model)
-        decoded = top_paths(node_probabilities(model, x.to(device)).cpu(), model, top_k)
+        pixels, errors = [], []
+        for path in chunk:
+            try:
+                pixels.append(run.preprocess.load(path))
+                errors.append(None)
+            except ImageDecodeError as exc:
+                pixels.append(np.zeros((size, size, 3), np.uint8))
+                errors.append(str(exc))
+        probs = predict_pixels(run.model, run.preprocess, np.stack(pixels), device=device)
+        decoded = top_paths(probs, run.taxonomy, top_k, decode=decode, threshold=threshold,
+                            allowed=run.trained_nodes)  # fmt: skip
         for path, err, rows in zip(chunk, errors, decoded, strict=True):
             results.append({"image": str(path), "paths": [] if err else rows, "error": err})
     return results

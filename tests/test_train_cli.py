@@ -76,7 +76,7 @@ def test_tiny_run_end_to_end_then_resume(tmp_path, monkeypatch, capsys):
     common = ["--taxonomy", str(tax), "--data", str(data), "--image-size", "32",
               "--batch-size", "8", "--quiet", "--device", "cpu", "--out", str(out)]  # fmt: skip
     assert main(["train", "flat", "--model", "tiny", "--epochs", "1", *common]) == 0
-    assert "macro_auprc" in capsys.readouterr().out
+    assert "auprc_macro" in capsys.readouterr().out
     assert main(["train", "flat", "--model", "tiny", "--epochs", "2", "--resume", *common]) == 0
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
@@ -88,9 +88,10 @@ def test_tiny_run_end_to_end_then_resume(tmp_path, monkeypatch, capsys):
     args = ["train", "hierarchical", "--backbone", "tiny", "--epochs", "1", *common[:-1], str(hier)]
     assert main(args) == 0
     summary = json.loads((hier / "summary.json").read_text())
-    assert summary["output"] == "hierarchical" and summary["metric"] == "hier_f1"
+    assert summary["output"] == "hierarchical" and summary["metric"] == "hF"
 
     from hiergenre.train import load_run
 
-    model, config, taxonomy, space = load_run(hier)
-    assert config.kind == "hierarchical" and space.size == taxonomy.num_nodes == 6
+    run = load_run(hier)
+    assert run.config.kind == "hierarchical"
+    assert run.label_space.size == run.taxonomy.num_nodes == 6

@@ -70,4 +70,4 @@ def test_two_gloo_processes_match_one_process(tmp_path):
 
     summary = json.loads((tmp_path / "two" / "summary.json").read_text())
     assert summary["world_size"] == 2
-    assert summary["dev"]["macro_auprc"] == pytest.approx(single.dev["macro_auprc"], abs=1e-6)
+    assert summary["dev"]["auprc_macro"] == pytest.approx(single.dev["auprc_macro"], abs=1e-6)

@@ -58,12 +58,13 @@ def test_frozen_encoder_trains_only_the_head_on_cached_features(tmp_path, setup)
 
 def test_features_equal_the_encoder_output(tmp_path, setup):
     from hiergenre.data import ImageStore
+    from hiergenre.inference import Preprocess
     from hiergenre.train.features import compute_features
     from hiergenre.train.inputs import image_data
 
     tax, dataset, split = setup
     model = tiny_model(tax).freeze_encoder()
-    data, store, rows = image_data(model, dataset, split, 32, augment=False)
+    data, store, rows = image_data(model, dataset, split, Preprocess(32), augment=False)
     feats = compute_features(model, data.datasets["dev"], torch.device("cpu"))
     x = torch.stack([data.datasets["dev"][i][0] for i in range(len(rows["dev"]))])
     torch.testing.assert_close(feats, model.encoder.eval()(x))

@@ -58,10 +58,10 @@ def test_run_directory_contents(tmp_path):
             "best.json", "last.safetensors", "last.json"} <= names  # fmt: skip
     assert len(_lines(tmp_path)) == 3
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["metric"] == "macro_auprc"
+    assert summary["status"] == "completed" and summary["metric"] == "auprc_macro"
     assert summary["best_metric"] == pytest.approx(result.best_metric)
     assert summary["params"] == sum(p.numel() for p in model.parameters())
-    assert set(summary["test"]) >= {"macro_auprc", "hier_f1"}
+    assert set(summary["test"]) >= {"auprc_macro", "hF", "accuracy"}
     assert json.loads((tmp_path / "config.json").read_text())["optim"]["lr"] == 1e-2
     last = load_checkpoint(tmp_path / "last")
     assert last.meta["epoch"] == 3 and last.meta["label_order"] == list(model.label_space.nodes)

@@ -15,7 +15,7 @@ from torch import nn
 from hiergenre.models.base import Encoder, GenreModel
 from hiergenre.models.heads import HierarchicalHead
 from hiergenre.taxonomy import LabelSpace, Taxonomy
-from hiergenre.train.inputs import TensorPairs, TrainData, make_targets, node_targets
+from hiergenre.train.inputs import TensorPairs, TrainData, make_targets
 
 PARENTS = {
     "Rock": "Music", "Jazz": "Music", "Pop": "Music",
@@ -86,17 +86,16 @@ def tiny_data(model: GenreModel, n: int = 48, seed: int = 0) -> TrainData:
     """TrainData over in-memory covers: 60% train, 20% dev, 20% test."""
     x, labels = tiny_covers(n, seed=seed)
     targets, keep = make_targets(model.output, model.label_space, labels)
-    nodes = node_targets(model.label_space, labels)
     cut = {"train": slice(0, int(0.6 * n)), "dev": slice(int(0.6 * n), int(0.8 * n)),
            "test": slice(int(0.8 * n), n)}  # fmt: skip
-    sets, tgt, ntg = {}, {}, {}
+    sets, tgt, label_sets = {}, {}, {}
     for part, sl in cut.items():
         rows = np.arange(n)[sl]
         rows = rows[keep[rows]]
         sets[part] = TensorPairs(torch.from_numpy(x[rows]), targets[rows])
         tgt[part] = targets[rows]
-        ntg[part] = nodes[rows] if model.output != "softmax" else None
-    return TrainData(sets, tgt, ntg)
+        label_sets[part] = [labels[i] for i in rows]
+    return TrainData(sets, tgt, label_sets)
 
 
 def test_tiny_model_follows_the_genre_model_contract():

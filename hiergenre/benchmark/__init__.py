@@ -11,7 +11,7 @@ from hiergenre.benchmark.config import (
     parse_models,
 )
 from hiergenre.benchmark.report import headline, table
-from hiergenre.benchmark.run import load_results, run_benchmark
+from hiergenre.benchmark.run import run_benchmark
 
 __all__ = [
     "ALL_NAMES",
@@ -21,7 +21,6 @@ __all__ = [
     "BenchmarkConfig",
     "ModelPlan",
     "headline",
-    "load_results",
     "parse_models",
     "run_benchmark",
     "table",

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from hiergenre.benchmark.config import POSTER, POSTER_NOTES, BenchmarkConfig
+from hiergenre.fileio import json_safe
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +40,6 @@ EXTRA = (
 
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def json_safe(x):
-    """NaN/inf -> None, numpy scalars -> Python, recursively (strict JSON)."""
-    if hasattr(x, "item") and not isinstance(x, (list, dict)):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {str(k): json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [json_safe(v) for v in x]
-    return x
 
 
 def build_results(config: BenchmarkConfig, setting, rows: list[dict]) -> dict:

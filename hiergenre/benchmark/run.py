@@ -7,7 +7,6 @@ by `hiergenre.benchmark.report`.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict
@@ -19,7 +18,7 @@ import torch
 from hiergenre.benchmark.config import BASELINE_NAMES, BenchmarkConfig, ModelPlan
 from hiergenre.benchmark.setting import Setting, make_setting
 from hiergenre.errors import ConfigError
-from hiergenre.evaluate import TASK_OF_OUTPUT, evaluate_predictions, predict_probs
+from hiergenre.evaluate import evaluate_predictions
 
 log = logging.getLogger(__name__)
 BASELINE_IMAGE_SIZE = 64
@@ -91,6 +90,7 @@ def run_model(
 ) -> dict:
     """Train one model with `fit` (through `train_from_config`) and evaluate it on the test part."""
     from hiergenre.train import load_run, train_from_config
+    from hiergenre.train.rescore import score_rows
 
     tc = train_config(plan, setting, config)
 
@@ -102,13 +102,12 @@ def run_model(
     train_seconds = time.perf_counter() - start
     if result.status == "diverged":
         log.warning("%s diverged: %s", name, result.message)
-    model, _, _, space = load_run(run_dir, device="cpu")
-    probs, rows, seconds = predict_probs(model, setting.dataset, setting.test_rows, plan.image_size)
-    labels = [setting.label_sets[i] for i in rows]
-    metrics = evaluate_predictions(
-        probs, space, labels, setting.taxonomy, TASK_OF_OUTPUT[model.output],
-        classes=setting.classes, present=setting.present,
-    )  # fmt: skip
+    run = load_run(run_dir, device="cpu")
+    model, space = run.model, run.label_space
+    metrics, nodes, rows, seconds = score_rows(
+        run, setting.dataset, setting.test_rows, classes=setting.classes, present=setting.present
+    )
+    probs = nodes[:, space.indices]
     np.save(run_dir / "test_probs.npy", probs.astype(np.float32))
     return {
         "name": name, "kind": "model", "output": model.output, "label_space": space.name,
@@ -180,11 +179,3 @@ def run_baseline(name: str, setting: Setting) -> dict:
         "plan": {"image_size": BASELINE_IMAGE_SIZE if baseline.uses_images else None},
         "test_rows": np.asarray(test_rows).tolist(), "_probs": probs, "_space": space,
     }  # fmt: skip
-
-
-def load_results(out: str | Path) -> dict:
-    """Read a benchmark's results.json."""
-    path = Path(out) / "results.json"
-    if not path.is_file():
-        raise ConfigError(f"{path} does not exist: run `hiergenre benchmark --out {out}` first")
-    return json.loads(path.read_text())

@@ -68,22 +68,20 @@ class Setting:
 
 def choose_classes(label_sets: list[list[str]], taxonomy: Taxonomy) -> tuple[LabelSpace, str]:
     """The single-label classes and the label space the single-label model trains on."""
-    koenig = get_label_space("koenig12", taxonomy)
-    counts = np.bincount(single_label_subset(label_sets, koenig) + 1, minlength=13)[1:]
-    if (counts > 0).all():
-        return koenig, "koenig12"
-    level1 = get_label_space("level1", taxonomy)
-    counts = np.bincount(single_label_subset(label_sets, level1) + 1, minlength=level1.size + 1)
-    nodes = tuple(n for n, c in zip(level1.nodes, counts[1:], strict=True) if c > 0)
-    if len(nodes) < MIN_SINGLE_CLASSES:
+    from hiergenre.evaluate import scoring_classes
+
+    classes = scoring_classes(label_sets, taxonomy)
+    if classes.name == "koenig12":
+        return classes, "koenig12"
+    if classes.size < MIN_SINGLE_CLASSES:
         raise DataError(
             "the dataset has fewer than 2 level-1 genres with single-label albums: "
             "a single-label benchmark needs at least 2"
         )
-    missing = [g for g in KOENIG12 if taxonomy.try_resolve(g) not in nodes]
+    missing = [g for g in KOENIG12 if taxonomy.try_resolve(g) not in classes.nodes]
     log.info("single-label classes: %d level-1 genres present (%d of the poster's 12 absent)",
-             len(nodes), len(missing))  # fmt: skip
-    return LabelSpace("level1-present", taxonomy, nodes), "level1"
+             classes.size, len(missing))  # fmt: skip
+    return classes, "level1"
 
 
 def make_setting(config, out: Path, progress=None) -> Setting:

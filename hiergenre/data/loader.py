@@ -13,9 +13,6 @@ from hiergenre.errors import DataError
 
 log = logging.getLogger(__name__)
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
 
 class CoverDataset(torch.utils.data.Dataset):
     """Yields `(image (3, S, S) float in [0, 1] then transformed, target)` for store rows.
@@ -60,21 +57,18 @@ def train_transform(
     flip: float = 0.5,
     brightness: float = 0.2,
     saturation: float = 0.2,
-    normalize: bool = False,
 ) -> v2.Compose:
-    """The poster's augmentation: horizontal flip, random brightness and saturation."""
+    """The poster's augmentation on [0, 1] images: horizontal flip, random brightness and
+    saturation. Normalisation is the model's (`inference.Preprocess.normalize`), applied after."""
     steps: list = [v2.Resize((size, size), antialias=True)] if size else []
     steps.append(v2.RandomHorizontalFlip(p=flip))
     if brightness or saturation:
         steps.append(v2.ColorJitter(brightness=brightness, saturation=saturation))
-    if normalize:
-        steps.append(v2.Normalize(IMAGENET_MEAN, IMAGENET_STD))
     return v2.Compose(steps or [v2.Identity()])
 
 
-def eval_transform(*, size: int | None = None, normalize: bool = False) -> v2.Compose:
-    """Evaluation preset: optional resize and ImageNet normalisation, nothing random."""
+def eval_transform(*, size: int | None = None) -> v2.Compose:
+    """Evaluation preset on [0, 1] images: optional resize, nothing random (normalisation is
+    the model's `inference.Preprocess`)."""
     steps: list = [v2.Resize((size, size), antialias=True)] if size else []
-    if normalize:
-        steps.append(v2.Normalize(IMAGENET_MEAN, IMAGENET_STD))
     return v2.Compose(steps or [v2.Identity()])

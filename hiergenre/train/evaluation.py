@@ -1,4 +1,10 @@
-"""Evaluate a model on one split part: probabilities, gathered across processes, then metrics."""
+"""Score a model on one split part with THE metrics function (`evaluate.score_node_probs`).
+
+Each epoch's dev score comes from the data being trained on (cached features for a frozen
+encoder, gathered across processes under DDP). The final dev and test scores of `summary.json`
+go through `inference.predict_rows` on the part's covers, the path `hiergenre evaluate`, the
+benchmark and `predict` use, so they agree with those to float precision.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from hiergenre.train.devmetrics import dev_metrics
+from hiergenre.evaluate import TASK_OF_OUTPUT, default_classes, score_node_probs
+from hiergenre.inference import predict_rows, to_node_probabilities
 from hiergenre.train.distributed import DistContext, gather_rows
 from hiergenre.train.inputs import TrainData
 from hiergenre.train.loop import evaluate
@@ -32,12 +39,41 @@ def predict_part(
     return probs, targets
 
 
+def score(model, data: TrainData, part: str, node_probs: np.ndarray) -> dict:
+    """The run's metrics of node probabilities (N, num_nodes) of a part's albums."""
+    space = model.label_space
+    scoring = data.scoring
+    classes = scoring.classes if scoring else default_classes(space)
+    present = scoring.present if scoring else None
+    return score_node_probs(node_probs, space, data.label_sets[part], space.taxonomy,
+                            TASK_OF_OUTPUT[model.output], classes=classes,
+                            present=present)  # fmt: skip
+
+
 def evaluate_part(
     model, data: TrainData, part: str, ctx: DistContext, device: torch.device, batch_size: int
-) -> dict[str, float]:
-    """The run's metrics on one part (see `devmetrics.dev_metrics`)."""
-    probs, targets = predict_part(model, data, part, ctx, device, batch_size)
-    space = model.label_space
-    node_targets = data.node_targets.get(part)
-    node_probs = space.to_nodes(probs) if node_targets is not None and len(probs) else None
-    return dev_metrics(model.output, targets, probs, node_targets, node_probs, space.taxonomy)
+) -> dict:
+    """The run's metrics on one part, from the data being trained on (each epoch's dev)."""
+    probs, _ = predict_part(model, data, part, ctx, device, batch_size)
+    if len(probs) and not np.isfinite(probs).all():
+        return {}
+    nodes = to_node_probabilities(model, torch.as_tensor(probs)).numpy()
+    return score(model, data, part, nodes)
+
+
+def final_part(
+    model, data: TrainData, part: str, ctx: DistContext, device: torch.device, batch_size: int
+) -> dict:
+    """The summary's metrics on one part: the covers through `inference.predict_rows` (the full
+    model, on the main process) when the data came from images, else as `evaluate_part`."""
+    full = getattr(model, "model", model)  # HeadOnly wraps the GenreModel
+    if data.images is None:
+        return evaluate_part(model, data, part, ctx, device, batch_size)
+    if not ctx.is_main:
+        return {}
+    images = data.images
+    nodes, kept, _ = predict_rows(full, images.preprocess, images.store, images.rows[part],
+                                  batch_size, device)  # fmt: skip
+    if len(kept) != len(images.rows[part]):
+        raise RuntimeError("a part's rows changed between training and scoring")
+    return score(full, data, part, nodes)

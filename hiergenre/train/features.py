@@ -130,4 +130,4 @@ def feature_data(
         key = cache_key(model_name, model.encoder, store_id, rows[part])
         feats = cached_features(model, dataset, f"{model_name}-{part}-{key}", cache_dir, device)
         sets[part] = TensorPairs(feats, images.targets[part])
-    return TrainData(sets, images.targets, images.node_targets)
+    return TrainData(sets, images.targets, images.label_sets, images.images, images.scoring)

@@ -19,10 +19,11 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from hiergenre.evaluate import PRIMARY
+from hiergenre.fileio import atomic_append_line, atomic_write_text
 from hiergenre.train import build
 from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
 from hiergenre.train.config import TrainConfig, config_to_dict
-from hiergenre.train.devmetrics import PRIMARY
 from hiergenre.train.distributed import (
     DistContext,
     EpochSampler,
@@ -165,9 +166,9 @@ def _epoch_of(line: str) -> float:
 
 def _start_run_dir(run_dir: Path, config: TrainConfig, taxonomy) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=1) + "\n")
+    atomic_write_text(run_dir / "config.json", json.dumps(config_to_dict(config), indent=1) + "\n")
     taxonomy.save(run_dir / "taxonomy.tsv")
-    (run_dir / "metrics.jsonl").write_text("")
+    atomic_write_text(run_dir / "metrics.jsonl", "")
 
 
 def run_epoch(r: Runner, state: RunState, epoch: int, progress: Progress) -> dict | None:
@@ -220,8 +221,7 @@ def train_epochs(r: Runner, state: RunState, progress: Progress) -> tuple[str, s
             state.bad_epochs += 1
         line["best_epoch"] = state.best_epoch
         if r.ctx.is_main:
-            with open(r.run_dir / "metrics.jsonl", "a") as fh:
-                fh.write(json.dumps(line) + "\n")
+            atomic_append_line(r.run_dir / "metrics.jsonl", json.dumps(line))
         save_last(r, state)
         _emit(progress, r.ctx, "epoch", {**line, "metric": primary, "best": state.best_metric})
         if r.config.patience and state.bad_epochs >= r.config.patience:
@@ -268,26 +268,33 @@ def fit(
     *, resume: bool = False, store=None,
 ) -> RunResult:  # fmt: skip
     """Train a GenreModel on a Dataset and Split into `run_dir`; frozen encoders train on cached
-    features. Returns the RunResult; `summary.json` holds the same and more."""
+    features. Writes the run's record (`run.json`); returns the RunResult (`summary.json` holds
+    the same and more)."""
     from hiergenre.data.store import cache_root
     from hiergenre.train.features import HeadOnly, encoder_is_frozen, feature_data, fit_reduction
     from hiergenre.train.inputs import image_data
+    from hiergenre.train.record import make_record
 
     ctx = init_distributed(
         "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
     )
     device = build.pick_device(config.device, ctx)
-    data, store, rows = image_data(model, dataset, split, config.data.image_size,
-                                   config.data.augment, store)  # fmt: skip
+    record = make_record(model, config, dataset, split)
+    frozen = encoder_is_frozen(model)  # features are computed once, so never augmented
+    data, store, rows = image_data(model, dataset, split, record.preprocess,
+                                   config.data.augment and not frozen, store,
+                                   record.scoring(model.label_space.taxonomy))  # fmt: skip
     if ctx.is_main and not resume:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         split.save(Path(run_dir) / "split.json")
+        record.save(run_dir)
     trained = model
-    if encoder_is_frozen(model):
+    if frozen:
         store_id = f"{dataset.digest}-{config.data.image_size}"
         cache = cache_root() / "features"
         data = feature_data(model, data, rows, config.model.name, store_id, cache, device, progress)
         trained = HeadOnly(model)
     else:
         fit_reduction(model, data.datasets["train"], device)
-    return fit_data(trained, data, config, run_dir, progress, resume=resume, ctx=ctx)
+    meta = {"preprocess": record.preprocess.to_dict()}
+    return fit_data(trained, data, config, run_dir, progress, resume=resume, ctx=ctx, meta=meta)

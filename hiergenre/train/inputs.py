@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
 from hiergenre.errors import DataError
-from hiergenre.taxonomy import LabelSpace, get_label_space, single_label_subset
+from hiergenre.evaluate import Scoring
+from hiergenre.inference import Preprocess
+from hiergenre.taxonomy import LabelSpace, single_label_subset
 
 log = logging.getLogger(__name__)
 PARTS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class ImageParts:
+    """Where a part's covers come from for the one inference path: store rows + preprocessing."""
+
+    store: Any  # hiergenre.data.store.ImageStore
+    rows: dict[str, np.ndarray]
+    preprocess: Preprocess
 
 
 @dataclass
@@ -21,13 +33,17 @@ class TrainData:
     """Torch datasets yielding `(input, target)` per part, and what the metrics need beside them.
 
     `targets[part]`: (N,) class ids (softmax) or (N, K) multi-hot over the label space, in dataset
-    order; `node_targets[part]`: (N, num_nodes) ancestor-closed multi-hot over the whole taxonomy
-    (for hierarchical precision/recall/F1), or None.
+    order; `label_sets[part]`: the same albums' genre labels (what every metric scores against);
+    `images`: the covers behind the parts (None for in-memory tensors), which the final dev and
+    test scores go through (`inference.predict_rows`); `scoring`: the classes and nodes a run is
+    scored on (None: the model's label space and `evaluate.default_classes`).
     """
 
     datasets: dict[str, TorchDataset]
     targets: dict[str, np.ndarray]
-    node_targets: dict[str, np.ndarray | None]
+    label_sets: dict[str, list[list[str]]]
+    images: ImageParts | None = None
+    scoring: Scoring | None = None
 
 
 def make_targets(
@@ -44,11 +60,6 @@ def make_targets(
     return space.encode(label_sets), np.ones(len(label_sets), dtype=bool)
 
 
-def node_targets(space: LabelSpace, label_sets: list[list[str]]) -> np.ndarray:
-    """(N, num_nodes) ancestor-closed multi-hot over every taxonomy node."""
-    return get_label_space("all", space.taxonomy).encode(label_sets)
-
-
 def part_rows(dataset, split, part: str, keep: np.ndarray, ok: np.ndarray | None) -> np.ndarray:
     """Dataset rows of a split part that have a target (and a decoded cover)."""
     rows = np.asarray(split.rows(dataset, part), dtype=np.int64)
@@ -61,17 +72,31 @@ def part_rows(dataset, split, part: str, keep: np.ndarray, ok: np.ndarray | None
     return rows[mask]
 
 
-def image_data(model, dataset, split, image_size: int, augment: bool, store=None) -> tuple:
+class Augmented:
+    """Augmentation on [0, 1] images, then the model's one normalisation (picklable)."""
+
+    def __init__(self, augment, preprocess: Preprocess):
+        self.augment = augment
+        self.preprocess = preprocess
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """(3, S, S) in [0, 1] -> the model's input."""
+        return self.preprocess.normalize(self.augment(x) if self.augment else x)
+
+
+def image_data(
+    model, dataset, split, preprocess: Preprocess, augment: bool, store=None,
+    scoring: Scoring | None = None,
+) -> tuple:  # fmt: skip
     """TrainData over decoded covers, plus the store and the rows of each part."""
-    from hiergenre.data.loader import CoverDataset, eval_transform, train_transform
+    from hiergenre.data.loader import CoverDataset, train_transform
     from hiergenre.data.store import ImageStore
 
     space = model.label_space
     labels = dataset.label_sets
     targets, keep = make_targets(model.output, space, labels)
-    nodes = node_targets(space, labels) if model.output != "softmax" else None
-    store = store or ImageStore.open_or_build(dataset, image_size)
-    rows, sets, tgt, ntg = {}, {}, {}, {}
+    store = store or ImageStore.open_or_build(dataset, preprocess.size)
+    rows, sets, tgt, sets_of = {}, {}, {}, {}
     for part in PARTS:
         rows[part] = part_rows(dataset, split, part, keep, store.ok)
         if part == "train" and len(rows[part]) == 0:
@@ -80,21 +105,12 @@ def image_data(model, dataset, split, image_size: int, augment: bool, store=None
                 "check --split and --label-space"
             )
         augmenting = part == "train" and augment
-        transform = _with_norm(train_transform() if augmenting else eval_transform(), model)
+        transform = Augmented(train_transform() if augmenting else None, preprocess)
         sets[part] = CoverDataset(store, rows[part], targets[rows[part]], transform)
         tgt[part] = targets[rows[part]]
-        ntg[part] = nodes[rows[part]] if nodes is not None else None
-    return TrainData(sets, tgt, ntg), store, rows
-
-
-def _with_norm(transform, model):
-    """Append the normalisation the model's encoder expects (its `input_mean` / `input_std`)."""
-    from torchvision.transforms import v2
-
-    mean, std = getattr(model, "input_mean", None), getattr(model, "input_std", None)
-    if mean is None or std is None:
-        return transform
-    return v2.Compose([transform, v2.Normalize(list(mean), list(std))])
+        sets_of[part] = [labels[i] for i in rows[part]]
+    images = ImageParts(store, rows, preprocess)
+    return TrainData(sets, tgt, sets_of, images, scoring), store, rows
 
 
 class TensorPairs(TorchDataset):

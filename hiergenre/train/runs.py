@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from hiergenre.train.summary import RunResult
 
 log = logging.getLogger(__name__)
 FROZEN_BY_DEFAULT = ("lite0", "style")  # pretrained encoders: features computed once, cached
+TRAINED = "trained"  # the label space of the nodes present in the training albums
 
 
 def seed_everything(seed: int) -> None:
@@ -38,11 +40,19 @@ def default_split_mode(output: str) -> str:
     return "singlelabel" if output == "softmax" else "multilabel"
 
 
-def build_model(config: TrainConfig, taxonomy: Taxonomy):
-    """The GenreModel a config names (label space `auto`: the model's own default)."""
+def build_model(
+    config: TrainConfig, taxonomy: Taxonomy, trained_nodes: Sequence[str] | None = None
+):
+    """The GenreModel a config names (label space `auto`: the model's own default; `trained`:
+    the nodes present in the training albums, `trained_nodes`)."""
     from hiergenre.models import get_model, model_config_class
 
     space = None if config.model.label_space == "auto" else config.model.label_space
+    if space == TRAINED:
+        if not trained_nodes:
+            raise ConfigError("label space 'trained' needs the training albums' nodes")
+        keep = set(trained_nodes)
+        space = LabelSpace(TRAINED, taxonomy, tuple(n for n in taxonomy.names if n in keep))
     options = dict(config.model.options)
     if config.model.weights is not None:
         if not Path(config.model.weights).is_file():
@@ -96,21 +106,46 @@ def _read_run(run_dir: Path) -> tuple[TrainConfig, Taxonomy]:
     return config_from_dict(values, where=str(config_path)), load_taxonomy(tax_path)
 
 
+def planned_output(config: TrainConfig) -> str:
+    """The output type the configured model will have, without building it."""
+    from hiergenre.models import make_config
+
+    if config.model.name == "hierarchical":
+        return "hierarchical"
+    options = {k: v for k, v in config.model.options.items() if k != "weights_file"}
+    return getattr(make_config(config.model.name, **options), "output", "sigmoid")
+
+
+def _new_run_config(config: TrainConfig, output: str) -> TrainConfig:
+    """The config as the run records it: the data path resolved, `auto` label space decided."""
+    data, model = config.data, config.model
+    if data.path is not None:
+        data = dataclasses.replace(data, path=str(Path(data.path).resolve()))
+    if model.label_space == "auto" and output == "sigmoid":
+        model = dataclasses.replace(model, label_space=TRAINED)
+    return dataclasses.replace(config, data=data, model=model)
+
+
 def train_from_config(
     config: TrainConfig,
     run_dir: str | Path,
     progress=None,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     epochs: int | None = None,
 ) -> RunResult:
     """Train the run a config describes into `run_dir`; `resume` continues the run saved there
-    (its own config and split; `epochs` may extend it)."""
+    (its own config and split; `epochs` may extend it); `overwrite` clears a finished or
+    interrupted run there first (without either, a folder holding a run is refused)."""
     from hiergenre.data import Split, resolve_dataset
     from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
     from hiergenre.train.fit import fit
+    from hiergenre.train.record import closed_nodes, read_record
+    from hiergenre.train.rundir import check_split, prepare_run_dir
 
     run_dir = Path(run_dir)
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     if resume:
         config, taxonomy = _read_run(run_dir)
         if epochs is not None:
@@ -119,12 +154,19 @@ def train_from_config(
         taxonomy = load_taxonomy(config.data.taxonomy)
     validate_config(config)
     dataset = resolve_dataset(config.data.path, taxonomy)
-    seed_everything(config.seed)
-    model = build_model(config, taxonomy)
     if resume:
         split = Split.load(run_dir / "split.json")
+        record = read_record(run_dir)
+        trained = record.trained_nodes if record else None
     else:
-        split = resolve_split(config, dataset, taxonomy, model.output)
+        output = planned_output(config)
+        config = _new_run_config(config, output)
+        split = resolve_split(config, dataset, taxonomy, output)
+        check_split(split, dataset)
+        trained = closed_nodes([dataset.label_sets[i] for i in split.rows(dataset, "train")],
+                               taxonomy)  # fmt: skip
+    seed_everything(config.seed)
+    model = build_model(config, taxonomy, trained)
     if resume and is_main_process():  # the config may extend the epochs
         (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=1) + "\n")
     result = fit(model, dataset, split, config, run_dir, progress, resume=resume)
@@ -132,18 +174,23 @@ def train_from_config(
     return result
 
 
-def load_run(
-    run_dir: str | Path, which: str = "best", device: str = "cpu"
-) -> tuple[torch.nn.Module, TrainConfig, Taxonomy, LabelSpace]:
-    """The trained model of a run (eval mode), its config, taxonomy and label space."""
+def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu"):
+    """The trained run in `run_dir` as a `LoadedRun` (eval-mode model, config, taxonomy, label
+    space, preprocess, trained nodes, scoring classes), from any working directory."""
+    from hiergenre.train.record import LoadedRun, legacy_record, read_record
+
     run_dir = Path(run_dir)
     config, taxonomy = _read_run(run_dir)
+    record = read_record(run_dir)
     seed_everything(config.seed)
-    model = build_model(config, taxonomy)
+    model = build_model(config, taxonomy, record.trained_nodes if record else None)
     ckpt = load_checkpoint(run_dir / which, taxonomy_digest=taxonomy.digest,
                            label_space=model.label_space.fingerprint(),
                            model_name=config.model.name)  # fmt: skip
     if list(ckpt.meta.get("label_order", [])) != list(model.label_space.nodes):
         raise CheckpointError(f"{run_dir / which} has another label order: retrain this run")
     model.load_state_dict(ckpt.model_state)
-    return model.to(device).eval(), config, taxonomy, model.label_space
+    rec = record or legacy_record(model, config, taxonomy)
+    return LoadedRun(model.to(device).eval(), config, taxonomy, model.label_space,
+                     rec.preprocess, rec.trained_nodes, rec.classes_space(taxonomy),
+                     rec.scored_nodes, record, run_dir)  # fmt: skip

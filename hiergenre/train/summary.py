@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from hiergenre.evaluate import PRIMARY
+from hiergenre.fileio import atomic_write_text, json_safe
 from hiergenre.train.checkpoint import load_checkpoint
-from hiergenre.train.devmetrics import PRIMARY
 from hiergenre.train.distributed import barrier
-from hiergenre.train.evaluation import evaluate_part
+from hiergenre.train.evaluation import final_part
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +30,6 @@ class RunResult:
     test: dict = field(default_factory=dict)
     seconds: float = 0.0
     message: str = ""
-
-
-def _json_safe(x: Any) -> Any:
-    """NaN/inf become None so the file is strict JSON."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    return x
 
 
 def _full_model(r):
@@ -67,8 +55,8 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
                                label_space=r.meta["label_space"])  # fmt: skip
         _full_model(r).load_state_dict(ckpt.model_state)
         size = r.config.batch_size
-        dev = evaluate_part(r.model, r.data, "dev", r.ctx, r.device, size)
-        test = evaluate_part(r.model, r.data, "test", r.ctx, r.device, size)
+        dev = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
+        test = final_part(r.model, r.data, "test", r.ctx, r.device, size)
     model = _full_model(r)
     metric = PRIMARY[model.output]
     summary = {
@@ -84,14 +72,9 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
         "world_size": r.ctx.world_size,
         "sizes": {part: len(ds) for part, ds in r.data.datasets.items()},
     }  # fmt: skip
-    if r.ctx.is_main:
-        text = json.dumps(_json_safe(summary), indent=1, allow_nan=False)
-        tmp = r.run_dir / ".summary.json.tmp"  # summary.json marks a finished run: never half
-        try:
-            tmp.write_text(text + "\n")
-            tmp.replace(r.run_dir / "summary.json")
-        finally:
-            tmp.unlink(missing_ok=True)
+    if r.ctx.is_main:  # summary.json marks a finished run: never half written
+        text = json.dumps(json_safe(summary), indent=1, allow_nan=False)
+        atomic_write_text(r.run_dir / "summary.json", text + "\n")
     if progress is not None and r.ctx.is_main:
         progress("end", summary)
     return RunResult(r.run_dir, status, state.epoch, state.best_epoch, metric, state.best_metric,

@@ -4,6 +4,7 @@ unwritable output, a full disk, a corrupted image cache. Nothing half-written ma
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import shutil
@@ -333,15 +334,21 @@ def test_damaged_config_json_refuses_resume(cli, run_copy):
 
 def test_full_disk_while_writing_the_summary_leaves_none(cli, tmp_path, synth_set, train_args,
                                                          monkeypatch):  # fmt: skip
-    real_write_text = Path.write_text
+    from hiergenre import fileio
 
-    def write_text(self, data, *args, **kwargs):
-        if "summary.json" in self.name:
-            real_write_text(self, data[: len(data) // 2], *args, **kwargs)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return real_write_text(self, data, *args, **kwargs)
+    class Full(io.FileIO):
+        """A file on a disk that fills up halfway through the summary."""
 
-    monkeypatch.setattr(Path, "write_text", write_text)
+        def write(self, data):
+            super().write(bytes(data[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.name)
+
+    def full_open(path, mode="r", *args, **kwargs):
+        if "summary.json" in Path(path).name and "w" in mode:
+            return Full(path, "w")
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(fileio, "open", full_open, raising=False)
     run = tmp_path / "run"
     cli(*train_args(synth_set, run, 1)).assert_user_error("No space left on device")
     assert not (run / "summary.json").exists() and not _leftovers(run)
