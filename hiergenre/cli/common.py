@@ -1,17 +1,83 @@
-"""Shared CLI pieces: consoles, common option types, taxonomy loading from an option."""
+"""Shared CLI pieces: consoles, help layout, metavars, one-line usage errors, taxonomy loading."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
-from hiergenre.taxonomy import Taxonomy, load_taxonomy
+if TYPE_CHECKING:
+    import click
+
+    from hiergenre.taxonomy import Taxonomy
 
 console = Console()
 console_err = Console(stderr=True)
 
+HELP_WIDTH = 120  # help in a pipe or a narrow terminal is not cut at 80 columns
+CONTEXT = {"max_content_width": HELP_WIDTH}
+# What an option's value is, by parameter name, where its type alone does not say it.
+NAMED_METAVARS = {
+    "taxonomy": "FILE", "config": "FILE", "weights": "FILE", "from_metadata": "FILE",
+    "from_labels": "FILE", "data": "DIR", "run": "DIR", "images": "DIR", "models": "NAMES",
+    "device": "DEVICE", "seed": "N", "split": "FILE|MODE", "balance": "MODE", "mode": "MODE",
+    "duplicates": "MODE", "unknown": "MODE",
+}  # fmt: skip
+TYPE_METAVARS = {int: "N", float: "NUMBER", str: "NAME"}
+
 
 def taxonomy_from_option(path: Path | None) -> Taxonomy:
     """The shipped taxonomy, or the table given with `--taxonomy FILE`."""
+    from hiergenre.taxonomy import load_taxonomy
+
     return load_taxonomy(path)
+
+
+def _path_metavar(help_text: str) -> str:
+    text = help_text.lower()
+    if "director" in text or "folder" in text:
+        return "DIR"
+    return "FILE" if "file" in text else "PATH"
+
+
+def _metavar(param: click.Parameter) -> str | None:
+    """FILE, DIR, N, NAME ...: what the value is; "" for a flag (no value); None: keep typer's."""
+    if param.param_type_name == "argument":
+        return param.name.upper() + ("..." if param.nargs != 1 else "")
+    if getattr(param, "is_flag", False):
+        return ""
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None or desc.is_choice:
+        return None  # an Enum: typer lists the choices
+    if param.name in NAMED_METAVARS:
+        return NAMED_METAVARS[param.name]
+    if desc.annotation is Path:
+        return _path_metavar(getattr(param, "help", None) or "")
+    return TYPE_METAVARS.get(desc.annotation)
+
+
+def _no_type(ctx: click.Context) -> None:
+    return None
+
+
+def describe_params(command: click.Command, ctx: click.Context, recurse: bool = True) -> None:
+    """Give every parameter (of the command, its `--help` and its sub-commands) a metavar saying
+    what it is, unless the option chose one itself; typer's `<str>` and `<bool>` say nothing."""
+    help_option = command.get_help_option(ctx)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if param.metavar is None:
+            param.metavar = _metavar(param)
+        if param.param_type_name == "argument" and hasattr(param, "display_type_rich"):
+            param.display_type_rich = _no_type  # the metavar (GENRE, RUN_DIR) says it
+    for name, sub in getattr(command, "commands", {}).items() if recurse else ():
+        if sub is not None:
+            describe_params(sub, type(ctx)(sub, parent=ctx, info_name=name))
+
+
+def usage_error_line(exc: click.UsageError) -> str:
+    """Click's usage error (wrapped over several lines with tabs) as one line naming `--help`."""
+    message = " ".join(exc.format_message().split())
+    path = exc.ctx.command_path if exc.ctx is not None else "hiergenre"
+    return escape(f"{message} (see `{path} --help`)")

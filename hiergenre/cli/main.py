@@ -1,35 +1,182 @@
-"""Entry point: builds the typer app from the command modules and turns user errors into exit 2."""
+"""Entry point: a typer app whose commands load on first use, and one-line errors (exit 2).
+
+`hiergenre --help` and the taxonomy commands must start as fast as importing typer, rich, networkx,
+numpy and pandas (benchmarks/bench_startup.py): a command's module, and whatever it imports
+(torch, torchvision, the data pipeline), is imported only when that command runs or shows its help.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import typer
-from typer.exceptions import TyperException
+from typer.core import TyperCommand, TyperGroup
 
-from hiergenre.cli import benchmark_cmd, data_cmd, taxonomy_cmd, train_cmd
-from hiergenre.cli.common import console_err
+from hiergenre import __version__
+from hiergenre.cli.common import CONTEXT, HELP_WIDTH, console_err, describe_params, usage_error_line
 from hiergenre.errors import HiergenreError
+
+# name -> (module, attribute, the one-line help `hiergenre --help` shows). The attribute is a
+# typer.Typer (a command group) or a command function. tests/test_cli_main.py checks that each
+# line equals the first line of the loaded command's own help.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "explain-taxonomy": (
+        "hiergenre.cli.taxonomy_cmd", "explain_taxonomy_cmd",
+        "Show a genre in context: path, level, subtree, siblings and what a model learns there.",
+    ),
+    "taxonomy": (
+        "hiergenre.cli.taxonomy_cmd", "taxonomy_app",
+        "Build, inspect and export genre taxonomies.",
+    ),
+    "data": (
+        "hiergenre.cli.data_cmd", "data_app",
+        "Import cover collections, inspect datasets, make synthetic covers.",
+    ),
+    "train": (
+        "hiergenre.cli.train_cmd", "train_app",
+        "Train a model on a dataset (default: the built-in synthetic set) into a run directory.",
+    ),
+    "benchmark": (
+        "hiergenre.cli.benchmark_cmd", "benchmark",
+        "Train and evaluate the poster's models, the project's models and baselines on one split.",
+    ),
+    "evaluate": (
+        "hiergenre.cli.benchmark_cmd", "evaluate",
+        "Re-evaluate a trained run on its test split (or on another dataset).",
+    ),
+    "predict": (
+        "hiergenre.cli.benchmark_cmd", "predict",
+        "The top coherent genre paths of each cover, with probabilities.",
+    ),
+    "export": (
+        "hiergenre.cli.benchmark_cmd", "export",
+        "Export a run's model (ONNX, dynamic batch), checked against PyTorch with onnxruntime.",
+    ),
+}  # fmt: skip
+
+
+def load_command(name: str, ctx):
+    """Import the module behind `name` and build its click command (a group for a sub-app)."""
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(context_settings=CONTEXT, add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    describe_params(command, type(ctx)(command, parent=ctx, info_name=name))
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: lists COMMANDS without importing them, loads one when it runs."""
+
+    _listing = False  # True while the group's own help is drawn: show stubs, import nothing
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:
+            return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+        if self.commands.get(cmd_name) is None:
+            self.commands[cmd_name] = load_command(cmd_name, ctx)
+        return self.commands[cmd_name]
+
+    def resolve_command(self, ctx, args):
+        """As typer's, with `Did you mean ...?` drawn from the lazy names."""
+        self.commands = {**dict.fromkeys(COMMANDS), **self.commands}  # names for the suggestion
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            self.commands = {k: v for k, v in self.commands.items() if v is not None}
+
+    def format_help(self, ctx, formatter) -> None:
+        describe_params(self, ctx, recurse=False)
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="hiergenre",
+    cls=LazyGroup,
     help="Predict album genres from cover art over MuMu's 4-level genre taxonomy.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT,
 )
-taxonomy_cmd.register(app)
-data_cmd.register(app)
-train_cmd.register(app)
-benchmark_cmd.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"hiergenre {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version."
+    ),
+) -> None:
+    """Predict album genres from cover art over MuMu's 4-level genre taxonomy."""
+
+
+def _os_error_line(exc: OSError) -> str:
+    from rich.markup import escape
+
+    what = escape(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""))
+    return f"{what}: check the path, its permissions and the free disk space, then run the command again"  # noqa: E501
+
+
+def _click_exit(exc: BaseException) -> int | None:
+    """The exit code for click's and typer's own exceptions (usage errors print one line)."""
+    click = sys.modules[typer.BadParameter.__module__]  # typer's own click or click itself
+    if isinstance(exc, click.NoArgsIsHelpError):
+        exc.show()  # a bare `hiergenre data`: its help
+        return 2
+    if isinstance(exc, click.UsageError):
+        console_err.print(f"[bold red]error:[/] {usage_error_line(exc)}", highlight=False,
+                          soft_wrap=True, markup=True)  # fmt: skip
+        return 2
+    if isinstance(exc, click.ClickException | typer.TyperException):
+        console_err.print(f"[bold red]error:[/] {' '.join(exc.format_message().split())}",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+        return 2
+    if isinstance(exc, click.Abort | typer.Abort):
+        console_err.print("aborted")
+        return 130
+    if isinstance(exc, click.Exit | typer.Exit):
+        return exc.exit_code
+    return None
+
+
+def _help_width() -> None:
+    """Help fills the terminal, and HELP_WIDTH columns in a pipe (rich would use 80 and cut
+    option names); TERMINAL_WIDTH still rules when set."""
+    rich_utils = sys.modules.get("typer.rich_utils")
+    if rich_utils is None and not sys.stdout.isatty():
+        import typer.rich_utils as rich_utils
+    if rich_utils is not None and rich_utils.MAX_WIDTH is None and not sys.stdout.isatty():
+        rich_utils.MAX_WIDTH = HELP_WIDTH
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; a HiergenreError becomes a one-line message and exit code 2."""
+    """Run the CLI; a HiergenreError or a usage error becomes one line and exit code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _help_width()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="hiergenre", standalone_mode=False)
     except HiergenreError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
@@ -37,33 +184,16 @@ def main(argv: list[str] | None = None) -> int:
         console_err.print("interrupted")
         return 130
     except OSError as exc:  # a full disk, a read-only or misnamed output path: the user can fix it
-        from rich.markup import escape
-
-        what = escape(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""))
-        console_err.print(
-            f"[bold red]error:[/] {what}: check the path, its permissions and the free disk "
-            "space, then run the command again", highlight=False, soft_wrap=True,
-        )  # fmt: skip
+        console_err.print(f"[bold red]error:[/] {_os_error_line(exc)}", highlight=False,
+                          soft_wrap=True)  # fmt: skip
         return 2
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
-    except typer.Exit as exc:  # typer >= 0.25 vendors click: its exceptions are typer's own
-        return exc.exit_code
-    except typer.Abort:
-        console_err.print("aborted")
-        return 130
-    except Exception as exc:  # usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException | TyperException):
-            exc.show()  # type: ignore[union-attr]
-            return 2
-        if isinstance(exc, click.exceptions.Abort):
-            console_err.print("aborted")
-            return 130
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        raise
+    except Exception as exc:  # typer >= 0.25 vendors click: its exceptions are typer's own
+        code = _click_exit(exc)
+        if code is None:
+            raise
+        return code
     return 0
 
 

@@ -13,14 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
-import torch
 
 from hiergenre.errors import ConfigError, UnknownGenreError
 from hiergenre.taxonomy.aliases import AliasResolver
 from hiergenre.taxonomy.table import format_table, read_aliases, read_table
+
+if TYPE_CHECKING:  # torch is imported by the one method that returns a tensor: the taxonomy
+    import torch  # commands run without it
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,8 @@ class Taxonomy:
 
     def ancestry_matrix(self, device: torch.device | str | None = None) -> torch.Tensor:
         """Bool (num_nodes, num_nodes): `A[i, j]` True iff node j is node i or an ancestor of i."""
+        import torch
+
         return torch.from_numpy(self._ancestry.copy()).to(device)
 
     def ancestry_array(self) -> np.ndarray:
