@@ -146,3 +146,12 @@ def test_build_from_metadata_and_labels(capsys, tmp_path):
     assert load_taxonomy(out).parents_dict() == {"Rock": "Music", "Hard Rock": "Rock"}
     code, _, err = run(capsys, "taxonomy", "build", "--out", str(out))
     assert code == 2 and "exactly one" in err
+
+
+def test_explain_counts_in_the_singular(capsys, tiny):
+    """Indie Rock has one genre below it (Math Rock, a leaf); Rock has two, one of them a leaf."""
+    code, out, _ = run(capsys, "explain-taxonomy", "Indie Rock", "--taxonomy", str(tiny))
+    assert code == 0 and "below     1 genre, 1 leaf\n" in out
+    assert "(1 child, 1 leaf)" in out
+    code, out, _ = run(capsys, "explain-taxonomy", "Rock", "--taxonomy", str(tiny))
+    assert code == 0 and "below     2 genres, 1 leaf\n" in out

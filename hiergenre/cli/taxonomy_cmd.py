@@ -129,7 +129,9 @@ def export_cmd(
     """Write the taxonomy as node-link JSON, GraphML or a genre<TAB>parent TSV."""
     tax = taxonomy_from_option(taxonomy)
     tax.save(out, fmt=fmt.value)
-    console.print(f"wrote {tax.num_nodes} genres as {fmt.value} to [green]{out}[/]")
+    console.print(
+        f"wrote {_count(tax.num_nodes, 'genre', 'genres')} as {fmt.value} to [green]{out}[/]"
+    )
 
 
 # --- explain-taxonomy -------------------------------------------------------------------------
@@ -145,7 +147,7 @@ def _label(node: TreeNode) -> str:
     else:
         parts.append("leaf")
     if node.albums is not None:
-        parts.append(f"{node.albums} albums")
+        parts.append(_count(node.albums, "album", "albums"))
     if node.hidden:
         parts.append(f"{node.hidden} hidden below")
     style = "bold" if node.num_children else ""
@@ -165,7 +167,11 @@ def _render_explanation(ex: GenreExplanation) -> None:
     if ex.parent is not None:
         sibs = ", ".join(ex.siblings) if ex.siblings else "none"
         console.print(f"[bold]siblings[/]  {len(ex.siblings)}: {sibs}", highlight=False)
-    console.print(f"[bold]below[/]     {ex.num_descendants} genres, {ex.num_leaves} leaves")
+    genres, leaves = (
+        _count(ex.num_descendants, "genre", "genres"),
+        _count(ex.num_leaves, "leaf", "leaves"),
+    )
+    console.print(f"[bold]below[/]     {genres}, {leaves}")
     console.print(f"[bold]model[/]     {ex.head}", highlight=False)
     if ex.data is not None:
         console.print(
