@@ -8,7 +8,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from hiergenre.errors import ConfigError
 from hiergenre.evaluate import default_classes, evaluate_predictions
-from hiergenre.taxonomy import LabelSpace, Taxonomy
+from hiergenre.taxonomy import KOENIG12, LabelSpace, Taxonomy
 
 # A (level 1) {A1 {A1a}, A2}, B (level 1) {B1}, C (level 1)
 PARENTS = {"A": "Music", "B": "Music", "C": "Music", "A1": "A", "A2": "A", "B1": "B", "A1a": "A1"}
@@ -114,6 +114,16 @@ def test_flat_model_over_a_subset_space(tax):
 
 def test_default_classes_prefers_koenig12_else_level1(tax):
     assert default_classes(space_of(tax)).nodes == ("A", "B", "C")
+    # a tree holding the poster's 12 genres (and one more level-1 genre): the 12, in tree order
+    parents = {name: "Music" for name in KOENIG12} | {"Polka": "Music", "Bebop": "Jazz"}
+    big = Taxonomy.from_parents(parents)
+    classes = default_classes(space_of(big))
+    assert classes.name == "koenig12" and set(classes.nodes) == set(KOENIG12)
+    assert list(classes.nodes) == [n for n in big.names if n in KOENIG12]
+    # one of the 12 missing from the label space: back to its level-1 nodes
+    without = space_of(big, [n for n in big.names if n != "Jazz" and n != "Bebop"])
+    fallback = default_classes(without)
+    assert "Polka" in fallback.nodes and "Jazz" not in fallback.nodes and len(fallback.nodes) == 12
 
 
 def test_bad_shapes_and_task(tax):

@@ -12,13 +12,15 @@ from hiergenre.losses import bce, hierarchical_conditional_loss
 from hiergenre.models import get_model, list_models, model_config_class, register_model
 from hiergenre.taxonomy import Taxonomy, get_label_space
 
-# Light options so each registered model builds and runs in well under a second on a CPU.
+# Light options so each registered model builds and runs in about a second on a CPU; a model
+# registered without an entry here runs with its defaults.
 FAST = {
     "tiny": {},
     "koenig-multilabel": {"width": 0.125},
     "koenig-singlelabel": {"width": 0.5},
     "lite0": {"weights": "none"},  # the packaged weights are tested in test_models_lite0.py
     "style": {"backbone": "tiny"},
+    "resnet101": {"weights": "none"},  # no download; the weights path is in test_models_resnet.py
     "hierarchical": {"encoder": "tiny"},
 }
 
@@ -60,22 +62,48 @@ def test_configs_frozen_with_defaults():
             setattr(config, field.name, None)
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
-def test_shapes_no_nan_and_exact_split(name):
+def test_fast_options_name_registered_models():
+    assert set(FAST) <= set(list_models())
+
+
+def edges_in_space(model) -> tuple[list[int], list[int]]:
+    """(child, parent) positions of the label space's tree edges."""
+    space, tax = model.label_space, model.label_space.taxonomy
+    pos = {n: i for i, n in enumerate(space.nodes)}
+    pairs = [(i, pos[tax.parent(n)]) for i, n in enumerate(space.nodes) if tax.parent(n) in pos]
+    return [c for c, _ in pairs], [p for _, p in pairs]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_model_contract(name):
+    """Every registered model: shapes, per-album outputs that depend on the pixels, and node
+    probabilities that follow the model's output kind."""
     torch.manual_seed(0)
     tax = small_taxonomy()
     space = "level1" if name == "koenig-singlelabel" else None  # its default koenig12 needs MuMu
-    model = get_model(name, space, tax, **FAST[name]).eval()
+    model = get_model(name, space, tax, **FAST.get(name, {})).eval()
     x = torch.rand(3, 3, 64, 64)
     with torch.no_grad():
         logits = model(x)
+        alone = model(x[1:2])
         probs = model.node_probs(logits)
-        assert torch.equal(logits, model.head(model.encoder(x)))
     assert logits.shape == (3, model.label_space.size)
     assert probs.shape == (3, model.label_space.size)
     assert torch.isfinite(probs).all() and (probs >= 0).all() and (probs <= 1).all()
-    assert model.output in ("sigmoid", "softmax", "hierarchical")
-    assert model.encoder.feature_dim == model.encoder(x).shape[1]
+    # an album's logits do not depend on the rest of its batch (no batch statistics in eval) ...
+    torch.testing.assert_close(alone[0], logits[1], atol=1e-4, rtol=1e-4)
+    # ... and do depend on its pixels
+    assert (logits[0] - logits[1]).abs().max() > 1e-6
+    if model.output == "sigmoid":
+        torch.testing.assert_close(probs, torch.sigmoid(logits))
+    elif model.output == "softmax":
+        torch.testing.assert_close(probs.sum(1), torch.ones(3))
+        assert torch.equal(probs.argmax(1), logits.argmax(1))
+    else:
+        child, parent = edges_in_space(model)
+        assert child and (probs[:, child] <= probs[:, parent] + 1e-6).all()
+    with torch.no_grad():
+        assert model.encoder.feature_dim == model.encoder(x).shape[1]
 
 
 def test_default_label_spaces():
