@@ -66,25 +66,45 @@ def test_class_weighted_ce_equals_torch_reference():
     )
 
 
+SGD_STEP = OptimSpec(optimizer="sgd", schedule="step")
+
+
+def trained_weights(tmp_path, output: str, changes: dict) -> tuple[object, torch.Tensor]:
+    """One epoch of the tiny model with `changes` to CFG: (result, all parameters as one vector)."""
+    model = tiny_model(tiny_taxonomy(), output)
+    run_dir = tmp_path / "-".join(f"{k}={v}" for k, v in changes.items())[:80]
+    result = fit_data(model, tiny_data(model), dataclasses.replace(CFG, **changes), run_dir)
+    return result, torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
 @pytest.mark.parametrize(
-    ("output", "changes"),
+    ("output", "changes", "reference"),
     [
-        ("hierarchical", {"loss": "conditional"}),
-        ("hierarchical", {"loss": "mcloss"}),
-        ("hierarchical", {"loss": "bce"}),
-        ("softmax", {"soft_labels": 2.0}),
-        ("softmax", {"balance": "sampler"}),
-        ("sigmoid", {"balance": "pos-weight"}),
-        (
-            "sigmoid",
-            {"balance": "class-balanced", "optim": OptimSpec(optimizer="sgd", schedule="step")},
-        ),
+        ("hierarchical", {"loss": "conditional"}, {"loss": "bce"}),
+        ("hierarchical", {"loss": "mcloss"}, {"loss": "bce"}),
+        ("hierarchical", {"loss": "bce"}, {"loss": "conditional"}),
+        ("softmax", {"soft_labels": 2.0}, {"soft_labels": 0.0}),
+        ("softmax", {"balance": "sampler"}, {"balance": "none"}),
+        ("softmax", {"balance": "class-balanced"}, {"balance": "none"}),
+        ("sigmoid", {"balance": "pos-weight"}, {"balance": "none"}),
+        ("sigmoid", {"balance": "class-balanced"}, {"balance": "none"}),
+        ("sigmoid", {"optim": SGD_STEP}, {"optim": OptimSpec()}),
     ],
 )
-def test_every_loss_and_balance_mode_trains(tmp_path, output, changes):
-    model = tiny_model(tiny_taxonomy(), output)
-    result = fit_data(model, tiny_data(model), dataclasses.replace(CFG, **changes), tmp_path)
+def test_every_loss_and_balance_mode_trains_and_matters(tmp_path, output, changes, reference):
+    """Each option trains to a finite dev metric AND changes what is learned: an option that is
+    parsed but never reaches the loss, sampler or optimizer leaves the reference's weights."""
+    result, weights = trained_weights(tmp_path / "a", output, changes)
     assert result.status == "completed" and np.isfinite(result.best_metric)
+    _, ref_weights = trained_weights(tmp_path / "b", output, reference)
+    assert not torch.allclose(weights, ref_weights, atol=1e-7, rtol=0)
+
+
+def test_training_is_deterministic(tmp_path):
+    """The check above is meaningful: the same options twice give the same weights."""
+    _, first = trained_weights(tmp_path / "a", "sigmoid", {"balance": "pos-weight"})
+    _, second = trained_weights(tmp_path / "b", "sigmoid", {"balance": "pos-weight"})
+    torch.testing.assert_close(first, second, atol=0, rtol=0)
 
 
 def test_optimizer_and_schedules():
