@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from test_train_support import tiny_data, tiny_model, tiny_taxonomy
+from helpers import tiny_data, tiny_model, tiny_taxonomy
 
 from hiergenre.errors import ConfigError
 from hiergenre.train import OptimSpec, TrainConfig, fit_data

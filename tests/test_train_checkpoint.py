@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 import torch
-from test_train_support import tiny_model, tiny_taxonomy
+from helpers import tiny_model, tiny_taxonomy
 
 from hiergenre.errors import CheckpointError
 from hiergenre.train import load_checkpoint, save_checkpoint

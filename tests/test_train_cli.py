@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import covers_dataset
 
 from hiergenre.cli.main import main
 from hiergenre.taxonomy import Taxonomy
@@ -48,31 +49,10 @@ def _taxonomy_file(tmp_path):
     return path
 
 
-def _dataset(tmp_path, n=40):
-    """A real dataset directory: PNG covers and a manifest over the small taxonomy."""
-    import numpy as np
-    from PIL import Image
-
-    root = tmp_path / "covers"
-    (root / "img").mkdir(parents=True)
-    leaves = ["Metal", "Punk", "Bebop", "Swing"]
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(n):
-        leaf = leaves[i % 4]
-        base = (200, 40, 40) if leaf in ("Metal", "Punk") else (40, 200, 40)
-        pixels = np.clip(rng.normal(base, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(pixels).save(root / "img" / f"{i}.png")
-        rows.append(f"a{i},img/{i}.png,{leaf},artist{i},test")
-    (root / "manifest.csv").write_text("album_id,image,labels,group,source\n" + "\n".join(rows))
-    (root / "report.json").write_text("{}")
-    return root
-
-
 @pytest.mark.slow
 def test_tiny_run_end_to_end_then_resume(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
-    tax, data, out = _taxonomy_file(tmp_path), _dataset(tmp_path), tmp_path / "run"
+    tax, data, out = _taxonomy_file(tmp_path), covers_dataset(tmp_path), tmp_path / "run"
     common = ["--taxonomy", str(tax), "--data", str(data), "--image-size", "32",
               "--batch-size", "8", "--quiet", "--device", "cpu", "--out", str(out)]  # fmt: skip
     assert main(["train", "flat", "--model", "tiny", "--epochs", "1", *common]) == 0

@@ -6,8 +6,7 @@ import json
 
 import pytest
 import torch
-from test_train_cli import _dataset
-from test_train_support import tiny_model
+from helpers import covers_dataset, tiny_model
 
 from hiergenre.data import load_dataset, make_split
 from hiergenre.taxonomy import Taxonomy
@@ -26,7 +25,7 @@ CFG = TrainConfig(epochs=2, batch_size=8, device="cpu", optim=OptimSpec(lr=1e-2)
 def setup(tmp_path, monkeypatch):
     monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
     tax = Taxonomy.from_parents(PARENTS)
-    dataset = load_dataset(_dataset(tmp_path), tax)
+    dataset = load_dataset(covers_dataset(tmp_path), tax)
     return tax, dataset, make_split(dataset, "multilabel", taxonomy=tax)
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from test_train_support import tiny_data, tiny_model, tiny_taxonomy
+from helpers import tiny_data, tiny_model, tiny_taxonomy
 
 from hiergenre.errors import CheckpointError
 from hiergenre.train import OptimSpec, TrainConfig, fit_data, load_checkpoint
