@@ -13,15 +13,20 @@ space for `task="singlelabel"`. Scores are probabilities over the label space.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Literal
 
 import numpy as np
 from PIL import Image
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from hiergenre.errors import ConfigError, DataError
 from hiergenre.taxonomy import LabelSpace
@@ -76,7 +81,10 @@ def colour_histograms(images: np.ndarray, bins: int = 8, chunk: int = 512) -> np
 
 
 # --- shared plumbing ---------------------------------------------------------------------------
-class _Baseline:
+class _Baseline(BaseEstimator):
+    """sklearn estimator plumbing (get_params, repr, clone, check_is_fitted) plus the label-space
+    checks; fitted attributes end in `_`."""
+
     name = "baseline"
     uses_images = True
     tasks: tuple[str, ...] = ("multilabel", "singlelabel")
@@ -94,21 +102,20 @@ class _Baseline:
             )
         if y.shape[0] == 0:
             raise DataError("cannot fit a baseline on zero albums")
-        self.label_space, self.task = label_space, task
+        self.label_space_, self.task_ = label_space, task
         return y
 
     def _fitted(self) -> None:
-        if not hasattr(self, "task"):
-            raise ConfigError(f"{self.name}: call fit(...) before predict_scores(...)")
+        try:
+            check_is_fitted(self)
+        except NotFittedError as err:
+            raise ConfigError(f"{self.name}: call fit(...) before predict_scores(...)") from err
 
     def _scatter(self, probs: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """Place (N, len(classes)) probabilities into (N, K) label-space columns."""
-        out = np.zeros((probs.shape[0], self.label_space.size), dtype=np.float32)
+        out = np.zeros((probs.shape[0], self.label_space_.size), dtype=np.float32)
         out[:, classes] = probs
         return out
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 class PriorBaseline(_Baseline):
@@ -168,8 +175,8 @@ class MajorityBaseline(PriorBaseline):
 class ColorHistogramBaseline(_Baseline):
     """Joint RGB colour histogram + small thumbnail, standardised, then logistic regression.
 
-    Multinomial for single-label; one binary regression per label for multi-label (a label that is
-    constant in training keeps its training frequency).
+    Multinomial for single-label; one binary regression per label for multi-label
+    (`OneVsRestClassifier`; a label that is constant in training keeps its training frequency).
     """
 
     name = "colour-hist-lr"
@@ -192,29 +199,22 @@ class ColorHistogramBaseline(_Baseline):
         y = self._start_fit(targets, label_space, task)
         self.scaler_ = StandardScaler()
         x = self.scaler_.fit_transform(self.features(images))
+        regression = LogisticRegression(C=self.C, max_iter=self.max_iter)
         if task == "singlelabel":
-            self.model_ = self._regression().fit(x, y)
+            self.model_ = regression.fit(x, y)
             return self
-        self.models_: list[LogisticRegression | float] = []
-        for k in range(label_space.size):
-            column = y[:, k].astype(np.int64)
-            constant = column.min() == column.max()
-            self.models_.append(float(column[0]) if constant else self._regression().fit(x, column))
+        with warnings.catch_warnings():  # a label constant in training: a constant predictor
+            warnings.filterwarnings("ignore", "Label .* is present in all training examples")
+            self.model_ = OneVsRestClassifier(regression).fit(x, y.astype(np.int64))
         return self
-
-    def _regression(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, max_iter=self.max_iter)
 
     def predict_scores(self, images: np.ndarray) -> np.ndarray:
         """(N, K) float32 probabilities."""
         self._fitted()
         x = self.scaler_.transform(self.features(images))
-        if self.task == "singlelabel":
+        if self.task_ == "singlelabel":
             return self._scatter(self.model_.predict_proba(x), self.model_.classes_)
-        out = np.empty((x.shape[0], self.label_space.size), dtype=np.float32)
-        for k, model in enumerate(self.models_):
-            out[:, k] = model if isinstance(model, float) else model.predict_proba(x)[:, 1]
-        return out
+        return self.model_.predict_proba(x).astype(np.float32)
 
 
 class PcaLdaKnnBaseline(_Baseline):

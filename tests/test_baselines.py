@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 
 import hiergenre.metrics as hm
 from hiergenre.baselines import (
@@ -121,3 +123,32 @@ def test_mistakes_raise_project_errors(space):
     with pytest.raises(ConfigError, match="unknown baseline"):
         get_baseline("resnet")
     assert get_baseline("prior").name == "prior"
+
+
+def test_multilabel_colour_histogram_is_one_regression_per_label(space):
+    """Each label's score is a binary logistic regression on that label alone (not a softmax
+    over labels, not a shared fit): refit label 1 by hand and compare."""
+    classes = np.arange(40) % 3
+    y = np.eye(4, dtype=int)[classes]
+    y[::5, 1] = 1  # label 1 co-occurs with others: rows need not sum to 1
+    images = coloured_images(classes)
+    model = ColorHistogramBaseline(bins=4, thumb=8, C=1.0).fit(images, y, space)
+    test = coloured_images(classes[:12], seed=4)
+    probs = model.predict_scores(test)
+    x_train = model.scaler_.transform(model.features(images))
+    by_hand = LogisticRegression(C=1.0, max_iter=500).fit(x_train, y[:, 1])
+    x_test = model.scaler_.transform(model.features(test))
+    np.testing.assert_allclose(probs[:, 1], by_hand.predict_proba(x_test)[:, 1], atol=1e-5)
+    assert (probs[:, 3] == 0).all() and probs.sum(axis=1).max() > 1.05
+
+
+def test_baselines_are_sklearn_estimators(space):
+    model = ColorHistogramBaseline(bins=4, C=0.5)
+    assert (
+        model.get_params()["bins"] == 4 and repr(model) == "ColorHistogramBaseline(C=0.5, bins=4)"
+    )
+    fitted = model.fit(coloured_images(np.arange(8) % 4), np.arange(8) % 4, space, "singlelabel")
+    fresh = clone(fitted)
+    assert fresh.get_params() == fitted.get_params() and not hasattr(fresh, "model_")
+    with pytest.raises(ConfigError, match="call fit"):
+        fresh.predict_scores(coloured_images(np.zeros(2, int)))
