@@ -14,7 +14,7 @@ import pytest
 import typer
 
 import hiergenre
-from hiergenre.cli.main import COMMANDS, app, main
+from hiergenre.cli.main import COMMANDS, app, main, short_help
 
 try:
     import tomllib
@@ -94,10 +94,11 @@ def test_version_matches_the_package_metadata(capsys):
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_listed_help_is_the_command_help(name):
-    """`hiergenre --help` shows COMMANDS' one-liners without importing; they must not drift."""
+    """`hiergenre --help` reads each command's one-liner from its source without importing it:
+    the text must be the loaded command's own first help line."""
     command = _loaded(name)
     first_line = (command.help or "").strip().splitlines()[0]
-    assert COMMANDS[name][2] == first_line
+    assert short_help(name) == first_line and len(first_line) > 10
 
 
 def _loaded(name: str):

@@ -39,8 +39,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("hiergenre.taxonomy.explain", "hiergenre.data.manifest"): "data",
     # helper "truth": tree tensors get one home below models and losses
     ("hiergenre.losses", "hiergenre.models.heads"): "truth",
-    # helper "truth": pure metrics split from inference, so evaluation no longer imports train
-    ("hiergenre.evaluate", "hiergenre.train"): "truth",
 }
 
 

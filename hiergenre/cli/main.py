@@ -7,9 +7,11 @@ numpy and pandas (benchmarks/bench_startup.py): a command's module, and whatever
 
 from __future__ import annotations
 
-import importlib
+import ast
+import importlib.util
 import logging
 import sys
+from pathlib import Path
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -18,48 +20,43 @@ from hiergenre import __version__
 from hiergenre.cli.common import CONTEXT, HELP_WIDTH, console_err, describe_params, usage_error_line
 from hiergenre.errors import HiergenreError
 
-# name -> (module, attribute, the one-line help `hiergenre --help` shows). The attribute is a
-# typer.Typer (a command group) or a command function. tests/test_cli_main.py checks that each
-# line equals the first line of the loaded command's own help.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "explain-taxonomy": (
-        "hiergenre.cli.taxonomy_cmd", "explain_taxonomy_cmd",
-        "Show a genre in context: path, level, subtree, siblings and what a model learns there.",
-    ),
-    "taxonomy": (
-        "hiergenre.cli.taxonomy_cmd", "taxonomy_app",
-        "Build, inspect and export genre taxonomies.",
-    ),
-    "data": (
-        "hiergenre.cli.data_cmd", "data_app",
-        "Import cover collections, inspect datasets, make synthetic covers.",
-    ),
-    "train": (
-        "hiergenre.cli.train_cmd", "train_app",
-        "Train a model on a dataset (default: the built-in synthetic set) into a run directory.",
-    ),
-    "benchmark": (
-        "hiergenre.cli.benchmark_cmd", "benchmark",
-        "Train and evaluate the poster's models, the project's models and baselines on one split.",
-    ),
-    "evaluate": (
-        "hiergenre.cli.benchmark_cmd", "evaluate",
-        "Re-evaluate a trained run on its test split (or on another dataset).",
-    ),
-    "predict": (
-        "hiergenre.cli.benchmark_cmd", "predict",
-        "The top coherent genre paths of each cover, with probabilities.",
-    ),
-    "export": (
-        "hiergenre.cli.benchmark_cmd", "export",
-        "Export a run's model (ONNX, dynamic batch), checked against PyTorch with onnxruntime.",
-    ),
-}  # fmt: skip
+# name -> (module, attribute): a typer.Typer (a command group) or a command function.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "explain-taxonomy": ("hiergenre.cli.taxonomy_cmd", "explain_taxonomy_cmd"),
+    "taxonomy": ("hiergenre.cli.taxonomy_cmd", "taxonomy_app"),
+    "data": ("hiergenre.cli.data_cmd", "data_app"),
+    "train": ("hiergenre.cli.train_cmd", "train_app"),
+    "benchmark": ("hiergenre.cli.benchmark_cmd", "benchmark"),
+    "evaluate": ("hiergenre.cli.model_cmd", "evaluate"),
+    "predict": ("hiergenre.cli.model_cmd", "predict"),
+    "export": ("hiergenre.cli.model_cmd", "export"),
+}
+
+
+def short_help(name: str) -> str:
+    """The first line of a command's help, read from its module's source without importing it:
+    the docstring of a command function, or the `help=` of a `typer.Typer(...)` assignment."""
+    module, attribute = COMMANDS[name]
+    source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        text = None
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            text = ast.get_docstring(node)
+        elif (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == attribute for t in node.targets)
+            and isinstance(node.value, ast.Call)
+        ):
+            helps = [k.value for k in node.value.keywords if k.arg == "help"]
+            text = helps[0].value if helps and isinstance(helps[0], ast.Constant) else None
+        if text:
+            return text.strip().splitlines()[0]
+    return ""
 
 
 def load_command(name: str, ctx):
     """Import the module behind `name` and build its click command (a group for a sub-app)."""
-    module, attribute, _ = COMMANDS[name]
+    module, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)
@@ -84,7 +81,7 @@ class LazyGroup(TyperGroup):
         if cmd_name not in COMMANDS:
             return None
         if self._listing:
-            return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+            return TyperCommand(name=cmd_name, help=short_help(cmd_name))
         if self.commands.get(cmd_name) is None:
             self.commands[cmd_name] = load_command(cmd_name, ctx)
         return self.commands[cmd_name]
