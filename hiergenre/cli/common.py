@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -26,6 +27,12 @@ NAMED_METAVARS = {
     "duplicates": "MODE", "unknown": "MODE",
 }  # fmt: skip
 TYPE_METAVARS = {int: "N", float: "NUMBER", str: "NAME"}
+
+# One --device option for every command that runs a model (train, benchmark): same choices, same
+# help, and no default of its own, so the library config's default applies.
+DEVICE = typer.Option(
+    None, "--device", help="auto (cuda when there is a GPU, else cpu) | cpu | cuda."
+)
 
 
 def taxonomy_from_option(path: Path | None) -> Taxonomy:

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hiergenre.cli.common import console, console_err
+from hiergenre.cli.common import DEVICE, console, console_err
 from hiergenre.errors import ConfigError
 
 train_app = typer.Typer(
@@ -43,7 +43,6 @@ SCHED = o(None, "--schedule", help="cosine | step | none (stepped per epoch).")
 PATIENCE = o(None, "--patience", help="Early stopping patience in epochs (0: off; default 5).")
 BALANCE = o(None, "--balance", help="auto | none | pos-weight | class-balanced | sampler.")
 SEED = o(None, "--seed", help="Seed for init, split and data order (default 230).")
-DEVICE = o(None, "--device", help="auto | cpu | cuda.")
 OUT = o(None, "--out", help="Run directory (default runs/<kind>-<model>-<timestamp>).")
 RESUME = o(False, "--resume", help="Continue the run in --out from its `last` checkpoint.")
 CONFIG = o(None, "--config", help="TOML file filling the training config; flags override it.")
