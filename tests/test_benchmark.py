@@ -72,3 +72,22 @@ def test_tiny_end_to_end(tmp_path, monkeypatch):
     assert payload["setting"]["classes_name"] in ("koenig12", "level1-present")
     # every model's run directory is loadable again by evaluate
     assert main(["evaluate", str(out / "runs" / "hierarchical"), "--json"]) == 0
+
+
+def test_no_plots_announces_no_plots(tmp_path, monkeypatch, capsys):
+    """`--no-plots` writes no PNG and the closing line does not promise any; without it, both."""
+    from hiergenre.data import generate_synthetic
+    from hiergenre.taxonomy import load_taxonomy
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    generate_synthetic(data, n=60, size=32, seed=1, taxonomy=load_taxonomy(), workers=1)
+    for flag, out in (("--no-plots", tmp_path / "a"), (None, tmp_path / "b")):
+        args = ["benchmark", "--data", str(data), "--models", "prior,majority", "-q"]
+        assert main([*args, "--out", str(out), *([flag] if flag else [])]) == 0
+        said = capsys.readouterr().out
+        pngs = sorted(p.name for p in out.glob("*.png"))
+        if flag:
+            assert pngs == [] and "PNG" not in said and "results.csv." in said
+        else:
+            assert pngs and "results.csv and PNG plots." in said

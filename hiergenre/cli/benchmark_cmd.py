@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hiergenre.cli.common import console, console_err
+from hiergenre.cli.common import DEVICE, console, console_err
 from hiergenre.errors import ConfigError
 
 o = typer.Option
@@ -63,7 +63,7 @@ def benchmark(
     quick: bool = o(False, "--quick", help="Fewer epochs and smaller models (under 2 minutes)."),
     out: Path = o(Path("benchmarks/results/latest"), "--out", help="Results directory."),
     seed: int = o(230, "--seed", help="Seed of the split and of every model."),
-    device: str = o("cpu", "--device", help="cpu | cuda | auto."),
+    device: str = DEVICE,
     epochs: int = o(None, "--epochs", help="Epochs for every model (overrides the plans)."),
     image_size: int = o(
         None,
@@ -82,15 +82,17 @@ def benchmark(
         raise ConfigError(f"--epochs must be at least 1, got {epochs}")
     if image_size is not None and not 32 <= image_size <= 1024:
         raise ConfigError(f"--image-size must be between 32 and 1024 pixels, got {image_size}")
-    if device not in ("cpu", "cuda", "auto"):
+    if device is not None and device not in ("cpu", "cuda", "auto"):
         raise ConfigError(f"--device {device!r} is not valid: choose cpu, cuda or auto")
+    given = {"device": device} if device is not None else {}  # else the config's default
     config = BenchmarkConfig(
         data=data, models=parse_models(models), quick=quick, out=str(out), seed=seed,
-        device=device, epochs=epochs, image_size=image_size, weights=weights, plots=not no_plots,
+        epochs=epochs, image_size=image_size, weights=weights, plots=not no_plots, **given,
     )  # fmt: skip
     payload = run_benchmark(config, _progress(quiet))
     render_benchmark(payload)
-    console.print(f"Results: {out}/results.md, results.json, results.csv and PNG plots.")
+    plots = " and PNG plots" if config.plots else ""
+    console.print(f"Results: {out}/results.md, results.json, results.csv{plots}.")
 
 
 def register(app: typer.Typer) -> None:
