@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from helpers import covers_dataset
@@ -29,7 +30,7 @@ PARENTS = {
         (["flat", "--weights", "/no/w.safetensors", "--model", "resnet101"], "does not exist"),
         (["hierarchical", "--backbone", "vgg"], "unknown backbone 'vgg'"),
         (["hierarchical", "--strategy", "flat"], "unknown strategy 'flat'"),
-        (["hierarchical", "--loss", "ce", "--epochs", "1"], "loss 'ce' does not fit"),
+        (["hierarchical", "--loss", "ce", "--epochs", "1"], "unknown --loss 'ce'"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args, message, capsys, tmp_path, monkeypatch):
@@ -75,3 +76,12 @@ def test_tiny_run_end_to_end_then_resume(tmp_path, monkeypatch, capsys):
     run = load_run(hier)
     assert run.config.kind == "hierarchical"
     assert run.label_space.size == run.taxonomy.num_nodes == 6
+
+
+def test_loss_help_and_error_list_the_same_choices(capsys):
+    assert main(["train", "hierarchical", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    listed = re.search(r"--loss NAME ([\w|\s]+?) \(default", help_text).group(1)
+    assert main(["train", "hierarchical", "--loss", "focal"]) == 2
+    err = capsys.readouterr().err
+    assert f"choose {listed}" in err and listed.split(" | ") == ["bce", "conditional", "mcloss"]

@@ -22,6 +22,7 @@ train_app = typer.Typer(
 # CPU-friendly defaults for the poster's CNNs (the run's config.json records them); the poster's
 # full shape is `--width 1 --image-size 224`.
 CPU_WIDTH = 0.25
+HIER_LOSSES = ("bce", "conditional", "mcloss")  # what train.build accepts for a hierarchical model
 HIER_STRATEGIES = {"shared-heads": "shared", "per-branch-models": "per-branch-models"}
 
 o = typer.Option
@@ -263,8 +264,8 @@ def hierarchical(
     backbone: str = o(None, "--backbone", help="Encoder: koenig-multilabel | lite0 | resnet101 | "
                       "style | tiny (default koenig-multilabel)."),  # fmt: skip
     strategy: str = o(None, "--strategy", help="shared-heads | per-branch-models."),
-    loss: str = o(None, "--loss", help="bce (on the chained node probabilities; default) | "
-                  "conditional | mcloss."),  # fmt: skip
+    loss: str = o(None, "--loss", help=f"{' | '.join(HIER_LOSSES)} (default bce, on the chained "
+                  "node probabilities)."),  # fmt: skip
     mode: str = o(None, "--mode", help="Per-branch heads: sigmoid (default; albums with several "
                   "genres) | softmax (one child per branch)."),  # fmt: skip
     width: float = WIDTH,
@@ -296,6 +297,8 @@ def hierarchical(
     if strategy is not None:
         options["strategy"] = HIER_STRATEGIES[strategy]
     spec = dataclasses.replace(cfg.model, name="hierarchical", options=options)
+    if loss is not None and loss not in HIER_LOSSES:  # the same list as --loss's help
+        raise ConfigError(f"unknown --loss {loss!r}: choose {' | '.join(HIER_LOSSES)}")
     cfg = _set(cfg, kind="hierarchical", model=spec, loss=loss)
     cfg = _common(cfg, data=data, label_space=label_space, split=split, group_aware=group_aware,
                   image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
