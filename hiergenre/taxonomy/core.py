@@ -20,7 +20,13 @@ import numpy as np
 
 from hiergenre.errors import ConfigError, UnknownGenreError
 from hiergenre.taxonomy.aliases import AliasResolver
-from hiergenre.taxonomy.table import format_table, read_aliases, read_table
+from hiergenre.taxonomy.table import (
+    GenreRow,
+    format_table,
+    read_aliases,
+    read_table,
+    validate_rows,
+)
 
 if TYPE_CHECKING:  # torch is imported by the one method that returns a tensor: the taxonomy
     import torch  # commands run without it
@@ -78,8 +84,6 @@ class Taxonomy:
     @classmethod
     def from_parents(cls, parent_of: dict[str, str], aliases: dict[str, str] | None = None):
         """Build from child -> parent pairs (validated like a file)."""
-        from hiergenre.taxonomy.table import GenreRow, validate_rows
-
         rows = [GenreRow(c, p, i + 2) for i, (c, p) in enumerate(parent_of.items())]
         root, checked = validate_rows(rows, "<parents>")
         return cls(root, checked, aliases)
