@@ -46,8 +46,8 @@ FLAT = [
 HIER = [
     (["--backbone", "vgg"], "unknown backbone 'vgg'"),
     (["--strategy", "flat"], "unknown strategy 'flat'"),
-    (["--loss", "ce"], "loss 'ce' does not fit"),
-    (["--loss", "focal"], "unknown loss 'focal'"),
+    (["--loss", "ce"], "unknown --loss 'ce': choose bce | conditional | mcloss"),
+    (["--loss", "focal"], "unknown --loss 'focal'"),
     (["--mode", "argmax"], "unknown --mode 'argmax'"),
 ]
 OTHER = [
