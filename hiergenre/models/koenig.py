@@ -125,17 +125,25 @@ def koenig_singlelabel(
 
 @dataclass(frozen=True)
 class TinyConfig:
-    """Two conv layers and a global average pool: for tests."""
+    """Two conv layers and a global average pool: for tests. `mean` / `std`: the input
+    normalisation it declares (None: raw [0, 1]), so tests cover normalising models cheaply."""
 
     channels: tuple[int, ...] = (8, 16)
     output: str = "sigmoid"
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
 
 
 class TinyEncoder(Encoder):
     """conv -> BN -> ReLU -> pool, conv -> BN -> ReLU, global average pool."""
 
-    def __init__(self, channels: tuple[int, ...]):
+    def __init__(self, channels: tuple[int, ...], mean=None, std=None):
         super().__init__()
+        if (mean is None) != (std is None):
+            raise ConfigError("tiny: give both mean and std, or neither")
+        if mean is not None:
+            self.input_mean = tuple(float(v) for v in mean)
+            self.input_std = tuple(float(v) for v in std)
         layers, c_in = [], 3
         for i, c in enumerate(channels):
             layers.append(conv_block(c_in, c, pool=i < len(channels) - 1))
@@ -152,5 +160,5 @@ class TinyEncoder(Encoder):
 @register_model("tiny")
 def tiny(config: TinyConfig, label_space: LabelSpace | None, taxonomy: Taxonomy) -> GenreModel:
     """A two-layer conv net for fast tests."""
-    encoder = TinyEncoder(tuple(config.channels))
+    encoder = TinyEncoder(tuple(config.channels), config.mean, config.std)
     return flat_model(encoder, resolve_space(label_space, taxonomy, "all"), config.output, config)

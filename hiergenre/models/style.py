@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -54,8 +55,11 @@ def gram_statistics(fmap: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, 2C + C(C+1)/2): channel mean, std, upper triangle of F F^T / (H W)."""
     flat = fmap.flatten(2)
     gram = flat @ flat.transpose(1, 2) / flat.shape[-1]
-    rows, cols = torch.triu_indices(flat.shape[1], flat.shape[1], device=fmap.device)
-    return torch.cat([flat.mean(-1), flat.std(-1, unbiased=False), gram[:, rows, cols]], dim=1)
+    c = int(flat.shape[1])
+    rows, cols = np.triu_indices(c)  # row-major, as torch.triu_indices; a constant under export
+    upper = torch.as_tensor(rows * c + cols, device=fmap.device)
+    upper_gram = gram.flatten(1)[:, upper]
+    return torch.cat([flat.mean(-1), flat.std(-1, unbiased=False), upper_gram], dim=1)
 
 
 class StyleEncoder(Encoder):
