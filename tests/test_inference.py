@@ -1,5 +1,6 @@
 """One truth per run: `Preprocess`, coherent node probabilities, and the regression test that
-summary.json, `evaluate`, `predict` and the exported ONNX model agree for every normalising model."""
+summary.json, `evaluate`, `predict` and the exported ONNX model agree for every normalising
+model kind."""
 
 from __future__ import annotations
 

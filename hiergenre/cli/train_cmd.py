@@ -28,7 +28,10 @@ HIER_STRATEGIES = {"shared-heads": "shared", "per-branch-models": "per-branch-mo
 o = typer.Option
 DATA = o(None, "--data", help="Dataset directory (manifest.csv); default: the synthetic set.")
 LABEL_SPACE = o(
-    None, "--label-space", help="all | koenig12 | level1 | oramas250 (default: model's)."
+    None,
+    "--label-space",
+    help="trained (the genres of the training albums; default for sigmoid models) | all | "
+    "koenig12 | level1 | oramas250.",
 )
 SPLIT = o(None, "--split", help="Split JSON file or mode: multilabel | singlelabel | koenig-*.")
 GROUP = o(None, "--group-aware/--no-group-aware", help="Keep each artist in one split part.")
@@ -46,6 +49,7 @@ BALANCE = o(None, "--balance", help="auto | none | pos-weight | class-balanced |
 SEED = o(None, "--seed", help="Seed for init, split and data order (default 230).")
 OUT = o(None, "--out", help="Run directory (default runs/<kind>-<model>-<timestamp>).")
 RESUME = o(False, "--resume", help="Continue the run in --out from its `last` checkpoint.")
+OVERWRITE = o(False, "--overwrite", help="Replace the run in --out (its files are removed first).")
 CONFIG = o(None, "--config", help="TOML file filling the training config; flags override it.")
 TAXONOMY = o(None, "--taxonomy", help="Genre table (genre<TAB>parent); default: shipped MuMu tree.")
 QUIET = o(False, "--quiet", "-q", help="No progress bars, only the summary.")
@@ -127,9 +131,10 @@ def _common(
     )
 
 
-def _run(config, kind: str, out: Path | None, resume: bool, quiet: bool, epochs: int | None):
+def _run(config, kind: str, out: Path | None, flags: tuple[bool, bool, bool], epochs: int | None):
     from hiergenre.train import train_from_config, validate_config
 
+    resume, overwrite, quiet = flags
     if resume and out is None:
         raise ConfigError("--resume needs --out RUN_DIR: the run directory to continue")
     if resume and not (out / "last.safetensors").is_file():
@@ -142,7 +147,8 @@ def _run(config, kind: str, out: Path | None, resume: bool, quiet: bool, epochs:
         out = Path("runs") / f"{kind}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     rank = int(os.environ.get("RANK", "0"))
     with _Bars(quiet or rank != 0) as bars:
-        result = train_from_config(config, out, bars.update, resume=resume, epochs=epochs)
+        result = train_from_config(config, out, bars.update, resume=resume, overwrite=overwrite,
+                                   epochs=epochs)  # fmt: skip
     if rank != 0:  # under torchrun only rank 0 reports
         return
     _render(result, out, kind)
@@ -231,8 +237,9 @@ def flat(
     group_aware: bool = GROUP, image_size: int = SIZE, epochs: int = EPOCHS,
     batch_size: int = BATCH, lr: float = LR, weight_decay: float = WD, optimizer: str = OPTIM,
     schedule: str = SCHED, patience: int = PATIENCE, balance: str = BALANCE, seed: int = SEED,
-    device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, config: Path = CONFIG,
-    taxonomy: Path = TAXONOMY, quiet: bool = QUIET, compile_: bool = COMPILE,
+    device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, overwrite: bool = OVERWRITE,
+    config: Path = CONFIG, taxonomy: Path = TAXONOMY, quiet: bool = QUIET,
+    compile_: bool = COMPILE,
 ) -> None:  # fmt: skip
     """Train a flat model (one sigmoid or softmax over a label space)."""
     cfg = _base_config(config)
@@ -247,7 +254,7 @@ def flat(
                   weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
                   patience=patience, balance=balance, seed=seed, device=device,
                   compile_=compile_, taxonomy=taxonomy)  # fmt: skip
-    _run(cfg, "flat", out, resume, quiet, epochs)
+    _run(cfg, "flat", out, (resume, overwrite, quiet), epochs)
 
 
 def _check_flat_model(name: str, what: str) -> None:
@@ -273,8 +280,9 @@ def hierarchical(
     group_aware: bool = GROUP, image_size: int = SIZE, epochs: int = EPOCHS,
     batch_size: int = BATCH, lr: float = LR, weight_decay: float = WD, optimizer: str = OPTIM,
     schedule: str = SCHED, patience: int = PATIENCE, balance: str = BALANCE, seed: int = SEED,
-    device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, config: Path = CONFIG,
-    taxonomy: Path = TAXONOMY, quiet: bool = QUIET, compile_: bool = COMPILE,
+    device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, overwrite: bool = OVERWRITE,
+    config: Path = CONFIG, taxonomy: Path = TAXONOMY, quiet: bool = QUIET,
+    compile_: bool = COMPILE,
 ) -> None:  # fmt: skip
     """Train the hierarchical model: a top-level head plus one head per branch, chained."""
     cfg = _base_config(config)
@@ -305,7 +313,7 @@ def hierarchical(
                   weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
                   patience=patience, balance=balance, seed=seed, device=device,
                   compile_=compile_, taxonomy=taxonomy)  # fmt: skip
-    _run(cfg, "hierarchical", out, resume, quiet, epochs)
+    _run(cfg, "hierarchical", out, (resume, overwrite, quiet), epochs)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,80 @@
+"""Self-contained runs: a run records its dataset's absolute path and digest, evaluates from any
+working directory, and `--data` on another dataset says what it scores and which genres are new."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from toycovers import toy_covers
+
+from hiergenre.cli.main import main
+from hiergenre.errors import DataError
+from hiergenre.train.rescore import evaluate_run
+
+
+@pytest.fixture(scope="module")
+def rel_run(tmp_path_factory):
+    """A run trained from `root` with the RELATIVE data path `data`."""
+    root = tmp_path_factory.mktemp("rescore")
+    toy_covers(root / "data", n=30)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("HIERGENRE_CACHE", str(root / "cache"))
+        args = ["train", "flat", "--model", "tiny", "--data", "data", "--image-size", "32",
+                "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--quiet", "--out", "run"]  # fmt: skip
+        assert main(args) == 0
+    return root
+
+
+def test_the_run_records_the_resolved_dataset(rel_run):
+    record = json.loads((rel_run / "run" / "run.json").read_text())
+    config = json.loads((rel_run / "run" / "config.json").read_text())
+    assert record["dataset"]["path"] == str((rel_run / "data").resolve()) == config["data"]["path"]
+    assert len(record["dataset"]["digest"]) >= 16
+    assert record["preprocess"] == {"size": 32, "resize": "center-crop", "mean": None, "std": None}
+
+
+def test_evaluate_from_another_folder_reproduces_the_summary(rel_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("HIERGENRE_CACHE", str(rel_run / "cache"))
+    monkeypatch.chdir(tmp_path)
+    test = json.loads((rel_run / "run" / "summary.json").read_text())["test"]
+    again = evaluate_run(rel_run / "run")
+    assert again["part"] == "test" and again["n_albums"] == test["n_albums"]
+    for key in ("auprc_macro", "auroc_micro", "hF", "accuracy"):
+        assert again[key] == pytest.approx(test[key], abs=1e-9)
+
+
+def test_data_on_another_dataset_scores_every_album_and_names_unseen_genres(
+    rel_run, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("HIERGENRE_CACHE", str(rel_run / "cache"))
+    other = toy_covers(tmp_path / "other", n=9, seed=1,
+                       labels={"Bebop": (40, 40, 200), "Thrash & Speed Metal": (200, 40, 40),
+                               "Americana": (40, 200, 40)})  # fmt: skip
+    result = evaluate_run(rel_run / "run", data=str(other))
+    assert result["part"] == "all" and result["n_albums"] == 9
+    assert result["unseen_genres"] == ["Americana", "Thrash & Speed Metal"]
+    assert "scoring every album" in result["note"]
+    assert main(["evaluate", str(rel_run / "run"), "--data", str(other)]) == 0
+    err = capsys.readouterr().err
+    assert "scoring every album" in err and "2 genres never occur" in err
+
+
+def test_a_changed_or_missing_dataset_is_named(rel_run, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(rel_run / "cache"))
+    copy = tmp_path / "copy"
+    shutil.copytree(rel_run / "run", copy / "run")
+    shutil.copytree(rel_run / "data", copy / "data")
+    record = json.loads((copy / "run" / "run.json").read_text())
+    record["dataset"]["path"] = str(copy / "data")
+    (copy / "run" / "run.json").write_text(json.dumps(record))
+    manifest = copy / "data" / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("t0-0,", "renamed-0,"))
+    with pytest.raises(DataError, match="changed since"):
+        evaluate_run(copy / "run")
+    shutil.rmtree(copy / "data")
+    assert main(["evaluate", str(copy / "run")]) == 2
+    assert "is gone" in capsys.readouterr().err
