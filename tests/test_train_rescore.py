@@ -22,7 +22,8 @@ def rel_run(tmp_path_factory):
         mp.chdir(root)
         mp.setenv("HIERGENRE_CACHE", str(root / "cache"))
         args = ["train", "flat", "--model", "tiny", "--data", "data", "--image-size", "32",
-                "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--quiet", "--out", "run"]  # fmt: skip
+                "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--quiet",
+                "--out", "run"]  # fmt: skip
         assert main(args) == 0
     return root
 
