@@ -116,7 +116,9 @@ def test_koenig12_restriction_drops_other_branches():
     sub = restrict_taxonomy(tax, list(KOENIG12))
     assert "Pop" not in sub.names and "Teen Pop" not in sub.names
     assert sub.num_nodes == 16
-    model = get_model("hierarchical", None, tax, encoder="tiny", top_level="koenig12").eval()
+    model = get_model(
+        "hierarchical", None, tax, encoder="tiny", top_level="koenig12", mode="softmax"
+    ).eval()
     assert model.label_space.size == 16
     assert model.label_space.taxonomy is tax  # positions refer to the full taxonomy
     with torch.no_grad():

@@ -117,14 +117,14 @@ def test_default_label_spaces():
 
 def test_parameter_counts_at_224():
     tax = small_taxonomy()  # K = 10 outputs
-    ml = get_model("koenig-multilabel", None, tax)
+    ml = get_model("koenig-multilabel", None, tax, width=1.0)  # the poster's, not the CPU default
     # conv blocks (3x3, no bias) + BatchNorm (2 per channel), channels 3-32-64-128-256-256-512:
     # 928 + 18560 + 73984 + 295424 + 590336 + 1180672 = 2,159,904
     # FC 512*3*3=4608 -> 2048 (no bias) + BN: 9,441,280; 2048 -> 2048 + BN twice: 8,396,800
     # encoder 19,997,984; head 2049 * 10 = 20,490 -> 20,018,474 (with 445 nodes: 20,909,789)
     assert sum(p.numel() for p in ml.encoder.parameters()) == 19_997_984
     assert sum(p.numel() for p in ml.parameters()) == 20_018_474
-    sl = get_model("koenig-singlelabel", "level1", tax)
+    sl = get_model("koenig-singlelabel", "level1", tax, width=1.0)
     # conv 3-16-32-64-128-128: 464 + 4672 + 18560 + 73984 + 147712 = 245,392
     # FC 128*7*7=6272 -> 128 + BN: 803,072; 128 -> 128 + BN: 16,640 -> encoder 1,065,104
     # head 129 * 3 = 387 (with the poster's 12 genres: 1,548 -> 1,066,652)

@@ -85,3 +85,40 @@ def test_loss_help_and_error_list_the_same_choices(capsys):
     assert main(["train", "hierarchical", "--loss", "focal"]) == 2
     err = capsys.readouterr().err
     assert f"choose {listed}" in err and listed.split(" | ") == ["bce", "conditional", "mcloss"]
+
+
+def _captured_config(monkeypatch, args):
+    """The TrainConfig `hiergenre train ...` hands to the library (training not started)."""
+    import hiergenre.train
+
+    class Captured(Exception):
+        pass
+
+    def capture(config, *a, **k):
+        raise Captured(config)
+
+    monkeypatch.setattr(hiergenre.train, "train_from_config", capture)
+    with pytest.raises(Captured) as got:
+        main(["train", *args, "--quiet", "--out", "unused"])
+    return got.value.args[0]
+
+
+def test_the_cli_builds_the_librarys_default_models(monkeypatch, tmp_path):
+    """`hiergenre train hierarchical` = HierarchicalConfig(); `train flat` = TrainConfig()."""
+    from hiergenre.models import get_model
+    from hiergenre.models.hierarchical import HierarchicalConfig
+    from hiergenre.taxonomy import load_taxonomy
+    from hiergenre.train import TrainConfig, build_model
+
+    monkeypatch.chdir(tmp_path)
+    flat = _captured_config(monkeypatch, ["flat"])
+    assert flat == TrainConfig()
+    hier = _captured_config(monkeypatch, ["hierarchical"])
+    assert hier.kind == "hierarchical" and hier.model.options == {}
+    tax = load_taxonomy()
+    from_cli = build_model(hier, tax)
+    from_library = get_model("hierarchical", None, tax)
+    assert from_cli.config == from_library.config == HierarchicalConfig()
+    assert from_cli.config.mode == "sigmoid" and from_cli.config.encoder == "koenig-multilabel"
+    shapes = {k: v.shape for k, v in from_cli.state_dict().items()}
+    assert shapes == {k: v.shape for k, v in from_library.state_dict().items()}

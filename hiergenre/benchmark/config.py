@@ -48,7 +48,7 @@ _FROZEN = {"mode": "frozen"}
 _HIER = {"encoder": "koenig-multilabel", "mode": "sigmoid"}
 FULL_PLANS = {
     "koenig-multilabel": ModelPlan("koenig-multilabel", {"width": 0.25}, epochs=20),
-    "koenig-singlelabel": ModelPlan("koenig-singlelabel", {}, "single", epochs=20),
+    "koenig-singlelabel": ModelPlan("koenig-singlelabel", {"width": 1.0}, "single", epochs=20),
     "resnet101": ModelPlan("resnet101", dict(_FROZEN), epochs=30, lr=1e-3, batch_size=64),
     "hierarchical": ModelPlan(
         "hierarchical", {**_HIER, "encoder_options": {"width": 0.25}}, epochs=20

@@ -19,11 +19,7 @@ train_app = typer.Typer(
     no_args_is_help=True,
 )
 
-# CPU-friendly defaults for the poster's CNNs (the run's config.json records them); the poster's
-# full shape is `--width 1 --image-size 224`.
-CPU_WIDTH = 0.25
 HIER_LOSSES = ("bce", "conditional", "mcloss")  # what train.build accepts for a hierarchical model
-HIER_STRATEGIES = {"shared-heads": "shared", "per-branch-models": "per-branch-models"}
 
 o = typer.Option
 DATA = o(None, "--data", help="Dataset directory (manifest.csv); default: the synthetic set.")
@@ -55,7 +51,7 @@ TAXONOMY = o(None, "--taxonomy", help="Genre table (genre<TAB>parent); default: 
 QUIET = o(False, "--quiet", "-q", help="No progress bars, only the summary.")
 COMPILE = o(None, "--compile/--no-compile", help="torch.compile the model (opt-in).")
 WIDTH = o(
-    None, "--width", help="Width multiplier of the poster's CNNs (CLI default 0.25; 1 = poster)."
+    None, "--width", help="Width multiplier of the poster's CNNs (default 0.25; 1 = the poster's)."
 )
 
 
@@ -73,14 +69,9 @@ def _set(obj, **values):
     return dataclasses.replace(obj, **given) if given else obj
 
 
-def _with_width(model: str, options: dict, width: float | None) -> dict:
-    """The poster's CNNs get `--width`, or the CPU default unless the config file set one."""
-    from hiergenre.models import model_config_class
-
-    fields = {f.name for f in dataclasses.fields(model_config_class(model))}
-    if "width" in fields and (width is not None or "width" not in options):
-        options["width"] = width if width is not None else CPU_WIDTH
-    return options
+def _with_width(options: dict, width: float | None) -> dict:
+    """`--width` for the poster's CNNs (the model's config owns the default)."""
+    return options if width is None else {**options, "width": width}
 
 
 def _check_path(path: Path | None, what: str) -> None:
@@ -246,7 +237,7 @@ def flat(
     name = model or cfg.model.name
     _check_flat_model(name, "model")
     _check_path(weights, "weights file")
-    options = _with_width(name, dict(cfg.model.options), width)
+    options = _with_width(dict(cfg.model.options), width)
     spec = _set(cfg.model, name=name, weights=str(weights) if weights else None, frozen=frozen)
     cfg = _set(cfg, kind="flat", model=dataclasses.replace(spec, options=options))
     cfg = _common(cfg, data=data, label_space=label_space, split=split, group_aware=group_aware,
@@ -270,7 +261,7 @@ def _check_flat_model(name: str, what: str) -> None:
 def hierarchical(
     backbone: str = o(None, "--backbone", help="Encoder: koenig-multilabel | lite0 | resnet101 | "
                       "style | tiny (default koenig-multilabel)."),  # fmt: skip
-    strategy: str = o(None, "--strategy", help="shared-heads | per-branch-models."),
+    strategy: str = o(None, "--strategy", help="shared-heads (default) | per-branch-models."),
     loss: str = o(None, "--loss", help=f"{' | '.join(HIER_LOSSES)} (default bce, on the chained "
                   "node probabilities)."),  # fmt: skip
     mode: str = o(None, "--mode", help="Per-branch heads: sigmoid (default; albums with several "
@@ -287,23 +278,13 @@ def hierarchical(
     """Train the hierarchical model: a top-level head plus one head per branch, chained."""
     cfg = _base_config(config)
     options = dict(cfg.model.options) if cfg.model.name == "hierarchical" else {}
-    encoder = backbone or options.get("encoder", "koenig-multilabel")
-    _check_flat_model(encoder, "backbone")
-    if strategy is not None and strategy not in HIER_STRATEGIES:
-        raise ConfigError(
-            f"unknown strategy {strategy!r}: choose shared-heads or per-branch-models"
-        )
-    enc_options = _with_width(encoder, dict(options.get("encoder_options", {})), width)
-    if encoder in ("lite0", "style") and "mode" not in enc_options:
-        enc_options["mode"] = "frozen"
-    options.update(encoder=encoder, encoder_options=enc_options)
-    if mode is not None:
-        if mode not in ("sigmoid", "softmax"):
-            raise ConfigError(f"unknown --mode {mode!r}: choose sigmoid or softmax")
-        options["mode"] = mode
-    options.setdefault("mode", "sigmoid")
-    if strategy is not None:
-        options["strategy"] = HIER_STRATEGIES[strategy]
+    if backbone is not None:
+        _check_flat_model(backbone, "backbone")
+        options["encoder"] = backbone
+    if width is not None:
+        options["encoder_options"] = _with_width(dict(options.get("encoder_options", {})), width)
+    given = {"mode": mode, "strategy": strategy}
+    options.update({k: v for k, v in given.items() if v is not None})
     spec = dataclasses.replace(cfg.model, name="hierarchical", options=options)
     if loss is not None and loss not in HIER_LOSSES:  # the same list as --loss's help
         raise ConfigError(f"unknown --loss {loss!r}: choose {' | '.join(HIER_LOSSES)}")

@@ -1,6 +1,6 @@
 """The hierarchical model (the poster's future work 1): a top-level head and one head per branch.
 
-Strategy `shared` (default): any registered model's encoder as a shared backbone and one
+Strategy `shared-heads` (default): any registered model's encoder as a shared backbone and one
 `HierarchicalHead` (one batched linear layer, segment softmax or sigmoid, chained down the tree).
 Strategy `per-branch-models`: the poster's literal wording, a top-level model plus a separate
 specialised model (its own encoder) per level-1 branch; `forward` runs them all. Both output one
@@ -27,7 +27,8 @@ from hiergenre.models.heads import MODES, HierarchicalHead, TreeStructure, hiera
 from hiergenre.models.registry import get_model, register_model
 from hiergenre.taxonomy import KOENIG12, LabelSpace, Taxonomy
 
-STRATEGIES = ("shared", "per-branch-models")
+STRATEGIES = ("shared-heads", "per-branch-models")
+LEGACY_STRATEGIES = {"shared": "shared-heads"}  # the name runs made before 0.2 recorded
 TOP_LEVELS = ("all", "koenig12")
 
 
@@ -35,13 +36,18 @@ TOP_LEVELS = ("all", "koenig12")
 class HierarchicalConfig:
     """Shared backbone (or per-branch models) with per-branch heads over a taxonomy."""
 
-    encoder: str = "lite0"
+    encoder: str = "koenig-multilabel"
     encoder_options: dict[str, Any] = field(default_factory=dict)
-    mode: str = "softmax"
+    mode: str = "sigmoid"  # per-branch sigmoid: albums with several genres; softmax: one child
     top_level: str = "all"
-    strategy: str = "shared"
+    strategy: str = "shared-heads"
     branch_encoder: str | None = None
     branch_encoder_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_choice("mode", self.mode, MODES)
+        check_choice("strategy", LEGACY_STRATEGIES.get(self.strategy, self.strategy), STRATEGIES)
+        check_choice("top_level", self.top_level, TOP_LEVELS)
 
 
 def restrict_taxonomy(taxonomy: Taxonomy, top: list[str]) -> Taxonomy:
@@ -167,9 +173,10 @@ def hierarchical(
 ) -> GenreModel:
     """Shared encoder + batched per-branch heads (or `per-branch-models`), coherent node probs."""
     check_choice("mode", config.mode, MODES)
-    check_choice("strategy", config.strategy, STRATEGIES)
+    strategy = LEGACY_STRATEGIES.get(config.strategy, config.strategy)
+    check_choice("strategy", strategy, STRATEGIES)
     tree, space = _tree_and_space(config, label_space, taxonomy)
-    if config.strategy == "per-branch-models":
+    if strategy == "per-branch-models":
         return PerBranchModels(config, tree, space)
     base = build_encoder(config.encoder, config.encoder_options, taxonomy)
     head = HierarchicalHead(base.encoder.feature_dim, tree, config.mode)

@@ -121,7 +121,7 @@ class Lite0Config:
     """EfficientNet-Lite0 with a linear head. weights: package | none; mode: finetune | frozen."""
 
     weights: str = "package"
-    mode: str = "finetune"
+    mode: str = "frozen"  # ImageNet features, cached: the head trains in seconds on a CPU
     output: str = "sigmoid"
     dropout: float = 0.2
 

@@ -20,6 +20,7 @@ stem and first four stages play its role.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from torch import nn
 
 from hiergenre.errors import ConfigError
 from hiergenre.models.base import Encoder, GenreModel, flat_model, resolve_space
-from hiergenre.models.registry import get_model, register_model
+from hiergenre.models.registry import get_model, model_config_class, register_model
 from hiergenre.taxonomy import LabelSpace, Taxonomy
 
 DEFAULT_LAYERS = {
@@ -187,7 +188,10 @@ def style(config: StyleConfig, label_space: LabelSpace | None, taxonomy: Taxonom
     layers = config.layers or DEFAULT_LAYERS.get(config.backbone)
     if not layers:
         raise ConfigError(f"give layers=(...) to tap in backbone {config.backbone!r}")
-    base = get_model(config.backbone, "level1", taxonomy, **config.backbone_options)
+    options = dict(config.backbone_options)
+    if "mode" in {f.name for f in dataclasses.fields(model_config_class(config.backbone))}:
+        options.setdefault("mode", config.mode)  # the backbone follows the style model's mode
+    base = get_model(config.backbone, "level1", taxonomy, **options)
     encoder = StyleEncoder(
         base.encoder,
         tuple(layers),

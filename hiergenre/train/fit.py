@@ -290,7 +290,9 @@ def fit(
         record.save(run_dir)
     trained = model
     if frozen:
-        store_id = f"{dataset.digest}-{config.data.image_size}"
+        # the key covers the pixels (store) and their preprocessing: features fed differently
+        # must never be reused
+        store_id = f"{dataset.digest}-{json.dumps(record.preprocess.to_dict(), sort_keys=True)}"
         cache = cache_root() / "features"
         data = feature_data(model, data, rows, config.model.name, store_id, cache, device, progress)
         trained = HeadOnly(model)

@@ -24,7 +24,6 @@ from hiergenre.train.config import TrainConfig, config_from_dict, config_to_dict
 from hiergenre.train.summary import RunResult
 
 log = logging.getLogger(__name__)
-FROZEN_BY_DEFAULT = ("lite0", "style")  # pretrained encoders: features computed once, cached
 TRAINED = "trained"  # the label space of the nodes present in the training albums
 
 
@@ -60,9 +59,7 @@ def build_model(
                 f"weights file {config.model.weights} does not exist: check --weights"
             )
         options["weights_file"] = str(config.model.weights)
-    frozen = config.model.frozen
-    if frozen is None and config.model.name in FROZEN_BY_DEFAULT:
-        frozen = True
+    frozen = config.model.frozen  # None: the model's own default (lite0 and style: frozen)
     has_mode = "mode" in {f.name for f in dataclasses.fields(model_config_class(config.model.name))}
     if frozen is not None and has_mode:
         options.setdefault("mode", "frozen" if frozen else "finetune")
@@ -153,13 +150,13 @@ def train_from_config(
     else:
         taxonomy = load_taxonomy(config.data.taxonomy)
     validate_config(config)
+    output = planned_output(config)  # checks the model's options before any data work
     dataset = resolve_dataset(config.data.path, taxonomy)
     if resume:
         split = Split.load(run_dir / "split.json")
         record = read_record(run_dir)
         trained = record.trained_nodes if record else None
     else:
-        output = planned_output(config)
         config = _new_run_config(config, output)
         split = resolve_split(config, dataset, taxonomy, output)
         check_split(split, dataset)
