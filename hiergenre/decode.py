@@ -15,12 +15,12 @@ from __future__ import annotations
 import torch
 
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.tree import tree_tensors
 
 
 def _tree(taxonomy: Taxonomy, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    parent = torch.tensor(taxonomy.parent_index.tolist(), dtype=torch.long, device=device)
-    levels = torch.tensor(taxonomy.levels.tolist(), dtype=torch.long, device=device)
-    return parent, levels
+    tree = tree_tensors(taxonomy, device)
+    return tree.parent, tree.levels
 
 
 def path_probs(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
@@ -112,8 +112,7 @@ def beam_paths(
     """
     parent, levels = _tree(taxonomy, probs.device)
     joint = path_probs(probs, taxonomy)
-    is_leaf = torch.ones(taxonomy.num_nodes, dtype=torch.bool, device=probs.device)
-    is_leaf[parent[parent >= 0]] = False
+    is_leaf = tree_tensors(taxonomy, probs.device).is_leaf
     kept = torch.zeros_like(joint, dtype=torch.bool)
     width = min(beam, taxonomy.num_nodes)
     for step in range(taxonomy.depth):
@@ -137,14 +136,6 @@ def beam_paths(
     return paths_from_nodes(ends, taxonomy), scores
 
 
-def tree_distance_matrix(taxonomy: Taxonomy, device: torch.device | None = None) -> torch.Tensor:
-    """(N, N) number of edges between every pair of nodes, float64."""
-    anc = taxonomy.ancestry_matrix(device).to(torch.float64)
-    levels = torch.tensor(taxonomy.levels.tolist(), dtype=torch.float64, device=device)
-    shared = anc @ anc.T  # ancestors-or-self in common = depth of the LCA
-    return levels[:, None] + levels[None, :] - 2 * shared
-
-
 def min_expected_distance(
     probs: torch.Tensor, taxonomy: Taxonomy
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,6 +151,6 @@ def min_expected_distance(
     leaves = torch.tensor(taxonomy.indices(taxonomy.leaves).tolist(), device=probs.device)
     q = joint[:, leaves]
     q = q / q.sum(dim=1, keepdim=True).clamp_min(1e-300)
-    expected = q @ tree_distance_matrix(taxonomy, probs.device)[leaves]
+    expected = q @ tree_tensors(taxonomy, probs.device).distance[leaves]
     node = expected.argmin(dim=1)
     return node, expected.gather(1, node[:, None]).squeeze(1)

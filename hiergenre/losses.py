@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from hiergenre.models.heads import mcm, segment_log_softmax
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.tree import mcm, segment_log_softmax, tree_tensors
 
 
 def bce(logits: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor | None = None):
@@ -17,10 +17,6 @@ def bce(logits: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor | 
 def ce(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0):
     """Mean softmax cross-entropy. logits (B, K); targets (B,) class ids or (B, K) distributions."""
     return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
-
-
-def _parents(taxonomy: Taxonomy, device: torch.device) -> torch.Tensor:
-    return torch.tensor(taxonomy.parent_index.tolist(), dtype=torch.long, device=device)
 
 
 def hierarchical_conditional_loss(
@@ -39,7 +35,7 @@ def hierarchical_conditional_loss(
     Example (softmax): children A, B of the root, logits [0, 0], target A -> log 2.
     """
     targets = targets.to(logits.dtype)
-    parent = _parents(taxonomy, logits.device)
+    parent = tree_tensors(taxonomy, logits.device).parent
     parent_on = torch.where(parent >= 0, targets[:, parent.clamp_min(0)], 1.0)
     if mode == "sigmoid":
         terms = F.binary_cross_entropy_with_logits(logits, targets, reduction="none") * parent_on

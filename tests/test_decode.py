@@ -14,9 +14,9 @@ from hiergenre.decode import (
     path_probs,
     paths_to_multi_hot,
     threshold_paths,
-    tree_distance_matrix,
 )
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.tree import tree_tensors
 
 PARENTS = ABC_PARENTS
 #   index: A0 B1 C2 A1:3 A2:4 B1:5 B2:6 A1a:7 A1b:8 B2a:9
@@ -65,12 +65,14 @@ def test_beam_width_matters():
     assert scores[0].tolist() == pytest.approx([0.35, 0.2, 0.16])
 
 
-def test_tree_distance_matrix_matches_taxonomy():
+def test_tree_distance_by_hand():
     tax = tree()
-    dist = tree_distance_matrix(tax)
-    for a in ("A1a", "B2a", "C", "A2"):
-        for b in ("A1b", "B", "A"):
-            assert dist[tax.index(a), tax.index(b)] == tax.tree_distance(a, b)
+    dist = tree_tensors(tax).distance
+    # A1a-A1b 2 (via A1), B2a-B 2, C-A 2 (via the root), A2-A 1, A1a-B 4 (A1a A1 A root B)
+    hand = {("A1a", "A1b"): 2, ("B2a", "B"): 2, ("C", "A"): 2, ("A2", "A"): 1, ("A1a", "B"): 4}
+    for (a, b), d in hand.items():
+        assert dist[tax.index(a), tax.index(b)] == d == tax.tree_distance(b, a), (a, b)
+    assert tax.lca_height("A1a", "B") == 3 and tax.lca_height("A1a", "A2") == 2
 
 
 def test_min_expected_distance_hand_computed():

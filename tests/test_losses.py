@@ -10,6 +10,7 @@ from trees import ABC_PARENTS
 
 from hiergenre.losses import bce, ce, hierarchical_conditional_loss, mc_loss, soft_tree_labels
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.tree import tree_tensors
 
 PARENTS = ABC_PARENTS
 
@@ -64,7 +65,7 @@ def test_conditional_sigmoid_hand_value():
 
 def test_mc_loss_chain_example():
     tax = Taxonomy.from_parents({"a": "root", "b": "a"})
-    anc = tax.ancestry_matrix()
+    anc = tree_tensors(tax).ancestry
     logits = torch.logit(torch.tensor([[0.2, 0.7]]))
     # y = [1, 0]: out = [MCM(y*h)_a, MCM(h)_b] = [.2, .7] -> (-log .2 - log .3) / 2
     got = mc_loss(logits, torch.tensor([[1.0, 0.0]]), anc)

@@ -18,6 +18,7 @@ from hiergenre.models import (
     segment_log_softmax,
 )
 from hiergenre.taxonomy import KOENIG12, Taxonomy
+from hiergenre.tree import tree_tensors
 
 PARENTS = ABC_PARENTS
 # BFS order: A B C A1 A2 B1 B2 A1a A1b B2a (indices 0..9)
@@ -55,7 +56,7 @@ def test_chain_equals_ancestry_matmul_and_hand_value():
     st = TreeStructure(tax)
     logits = torch.randn(4, 10)
     log_cond = conditional_log_probs(logits, st, "softmax")
-    anc = tax.ancestry_matrix().float()
+    anc = tree_tensors(tax).ancestry.float()
     assert torch.allclose(chain_log_probs(log_cond, st), log_cond @ anc.T, atol=1e-5)
     # hand example: zero logits -> uniform per branch; P(A1a) = 1/3 * 1/2 * 1/2
     probs = hierarchical_probs(torch.zeros(1, 10), st, "softmax")[0]
@@ -78,7 +79,7 @@ def test_coherence_on_random_logits(mode):
 
 def test_mcm_hand_example_and_coherence():
     tax = tree()
-    anc = tax.ancestry_matrix()
+    anc = tree_tensors(tax).ancestry
     p = torch.tensor([[0.1, 0.2, 0.3, 0.05, 0.4, 0.0, 0.1, 0.9, 0.2, 0.6]])
     out = mcm(p, anc)[0]
     # A = max(A, A1, A2, A1a, A1b) = .9; A1 = max(.05, .9, .2) = .9; B = max(.2, 0, .1, .6) = .6

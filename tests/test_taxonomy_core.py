@@ -10,6 +10,7 @@ import torch
 
 from hiergenre.errors import ConfigError, UnknownGenreError
 from hiergenre.taxonomy import Branch, Taxonomy, load_taxonomy
+from hiergenre.tree import tree_tensors
 
 # Music
 # ├── Jazz (0)            ├── Bebop (3), Cool Jazz (4)
@@ -99,7 +100,7 @@ def test_close_and_ancestry_matrix(tax):
         "Rock", "Alternative Rock", "Indie Rock", "Math Rock", "Jazz", "Bebop",
     }  # fmt: skip
     assert tax.close([]) == set() and tax.close(["pop"]) == {"Pop"}
-    a = tax.ancestry_matrix()
+    a = tree_tensors(tax).ancestry
     assert a.dtype == torch.bool and a.shape == (10, 10)
     assert torch.nonzero(a[9]).flatten().tolist() == [2, 5, 8, 9]  # Math Rock
     assert torch.nonzero(a[4]).flatten().tolist() == [0, 4]  # Cool Jazz

@@ -19,8 +19,6 @@ from hiergenre.models.heads import (
     chain_log_probs,
     conditional_log_probs,
     hierarchical_probs,
-    mcm,
-    segment_log_softmax,
 )
 from hiergenre.models.hierarchical import PerBranchModels, restrict_taxonomy
 from hiergenre.models.lite0 import LITE0_MEAN, LITE0_STD, lite0_state_dict, load_lite0_imagenet
@@ -32,6 +30,7 @@ from hiergenre.models.registry import (
     register_model,
 )
 from hiergenre.models.style import StyleEncoder, gram_statistics
+from hiergenre.tree import mcm, segment_log_softmax
 
 __all__ = [
     "IMAGENET_MEAN",

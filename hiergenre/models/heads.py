@@ -18,6 +18,7 @@ from torch import nn
 
 from hiergenre.errors import ConfigError
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.tree import segment_log_softmax, tree_tensors
 
 MODES = ("softmax", "sigmoid")
 
@@ -38,8 +39,8 @@ class TreeStructure(nn.Module):
             segment[branch.start : branch.stop] = b
         self.register_buffer("segment_id", segment, persistent=False)
         self.num_segments = len(taxonomy.branches)
-        levels = torch.tensor(taxonomy.levels.tolist(), dtype=torch.long)
-        parents = torch.tensor(taxonomy.parent_index.tolist(), dtype=torch.long)
+        tree = tree_tensors(taxonomy)
+        levels, parents = tree.levels, tree.parent
         bounds = []
         for lv in range(1, taxonomy.depth + 1):
             idx = torch.nonzero(levels == lv).flatten()
@@ -57,20 +58,6 @@ class TreeStructure(nn.Module):
 
     def parent_local(self, lv: int) -> torch.Tensor:
         return getattr(self, f"parent_local_{lv}")
-
-
-def segment_log_softmax(
-    logits: torch.Tensor, segment_id: torch.Tensor, num_segments: int
-) -> torch.Tensor:
-    """Log-softmax within each segment. logits (B, K), segment_id (K,) -> (B, K)."""
-    index = segment_id.expand_as(logits)
-    fill = torch.full(
-        (logits.shape[0], num_segments), float("-inf"), dtype=logits.dtype, device=logits.device
-    )
-    top = fill.scatter_reduce(1, index, logits.detach(), "amax").gather(1, index)
-    shifted = logits - top
-    sums = torch.zeros_like(fill).scatter_add(1, index, shifted.exp())
-    return shifted - sums.log().gather(1, index)
 
 
 def conditional_log_probs(logits: torch.Tensor, tree: TreeStructure, mode: str) -> torch.Tensor:
@@ -118,21 +105,3 @@ class HierarchicalHead(nn.Module):
     def node_probs(self, logits: torch.Tensor) -> torch.Tensor:
         """logits (B, K) -> coherent probabilities (B, K)."""
         return hierarchical_probs(logits, self.tree, self.mode)
-
-
-def mcm(probs: torch.Tensor, ancestry: torch.Tensor, chunk: int = 2**24) -> torch.Tensor:
-    """C-HMCNN's max-constraint module: each node's max over its descendants-or-self.
-
-    probs (B, N) in [0, 1]; ancestry (N, N) bool, `ancestry[i, j]` iff j is i or an ancestor of i.
-    out[:, j] = max_{i : ancestry[i, j]} probs[:, i], so out[child] <= out[parent] (coherent).
-    Example: chain a -> b with probs [0.2, 0.7] gives [0.7, 0.7].
-    """
-    mask = ancestry.to(device=probs.device, dtype=torch.bool)
-    n = probs.shape[1]
-    step = max(1, chunk // max(1, n * n))
-    parts = []
-    for lo in range(0, probs.shape[0], step):
-        block = probs[lo : lo + step, :, None]  # (b, i, 1) broadcast over j
-        masked = torch.where(mask, block, torch.full_like(block, float("-inf")))
-        parts.append(masked.amax(dim=1))
-    return torch.cat(parts, dim=0) if parts else probs.clone()

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -27,9 +26,6 @@ from hiergenre.taxonomy.table import (
     read_table,
     validate_rows,
 )
-
-if TYPE_CHECKING:  # torch is imported by the one method that returns a tensor: the taxonomy
-    import torch  # commands run without it
 
 
 @dataclass(frozen=True)
@@ -209,15 +205,26 @@ class Taxonomy:
         mat.setflags(write=False)
         return mat
 
-    def ancestry_matrix(self, device: torch.device | str | None = None) -> torch.Tensor:
-        """Bool (num_nodes, num_nodes): `A[i, j]` True iff node j is node i or an ancestor of i."""
-        import torch
-
-        return torch.from_numpy(self._ancestry.copy()).to(device)
-
     def ancestry_array(self) -> np.ndarray:
-        """Read-only numpy version of `ancestry_matrix`."""
+        """Read-only bool (num_nodes, num_nodes): `A[i, j]` iff node j is node i or an ancestor
+        of i (as torch tensors: `hiergenre.tree.tree_tensors`)."""
         return self._ancestry
+
+    @cached_property
+    def _shared(self) -> np.ndarray:
+        anc = self._ancestry.astype(np.int64)
+        return anc @ anc.T  # number of common ancestors-or-self = depth of the LCA
+
+    @cached_property
+    def _distances(self) -> np.ndarray:
+        lv = self.levels
+        out = lv[:, None] + lv[None, :] - 2 * self._shared
+        out.setflags(write=False)
+        return out
+
+    def distance_matrix(self) -> np.ndarray:
+        """Read-only int (num_nodes, num_nodes): edges on the path between every two nodes."""
+        return self._distances
 
     def lca(self, a: str, b: str) -> str:
         """Lowest common ancestor (the root's name when they share no genre)."""
@@ -226,22 +233,18 @@ class Taxonomy:
 
     def tree_distance(self, a: str, b: str) -> int:
         """Number of edges on the path between two nodes."""
-        pa, pb = self.path(a), self.path(b)
-        shared = sum(1 for x, y in zip(pa, pb, strict=False) if x == y)
-        return len(pa) + len(pb) - 2 * shared
+        return int(self._distances[self.index(a), self.index(b)])
 
     def lca_height(self, a: str, b: str) -> int:
         """Bertinetto et al.'s mistake severity: the height of LCA(a, b) above the deeper node."""
-        pa, pb = self.path(a), self.path(b)
-        shared = sum(1 for x, y in zip(pa, pb, strict=False) if x == y)
-        return max(len(pa), len(pb)) - shared
+        return int(self._lca_heights[self.index(a), self.index(b)])
 
     @cached_property
     def _lca_heights(self) -> np.ndarray:
-        anc = self._ancestry.astype(np.int64)
-        shared = anc @ anc.T  # number of common ancestors-or-self = depth of the LCA
         lv = self.levels
-        return np.maximum(lv[:, None], lv[None, :]) - shared
+        out = np.maximum(lv[:, None], lv[None, :]) - self._shared
+        out.setflags(write=False)
+        return out
 
     def lca_height_matrix(self) -> np.ndarray:
         """(num_nodes, num_nodes) int matrix of `lca_height` for every pair of nodes."""

@@ -14,6 +14,7 @@ from hiergenre.errors import ConfigError
 from hiergenre.train.config import OptimSpec, TrainConfig
 from hiergenre.train.distributed import DistContext
 from hiergenre.train.inputs import class_counts
+from hiergenre.tree import tree_tensors
 
 log = logging.getLogger(__name__)
 Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -137,7 +138,7 @@ def build_criterion(
     if name == "conditional":
         return lambda logits, y: losses.hierarchical_conditional_loss(logits, y, tree, mode)
     if name == "mcloss":
-        ancestry = tree.ancestry_matrix(device)
+        ancestry = tree_tensors(tree, device).ancestry
         return lambda logits, y: losses.mc_loss(logits, y, ancestry)
     inner = getattr(model, "model", model)
     return lambda logits, y: F.binary_cross_entropy(
