@@ -197,6 +197,12 @@ def multilabel_metrics(
         "f1_macro_at_0.5": macro["f1"],
         "ece": metrics.expected_calibration_error(y, probs),
         "brier": metrics.brier_score(y, probs),
+        "auroc_per_level": {
+            int(k): float(v)
+            for k, v in metrics.per_level_auroc(
+                y, probs, space.taxonomy.levels[space.indices]
+            ).items()
+        },
         "per_label_auroc": _named(space.nodes, per_label),
         "per_label_positives": _named(space.nodes, y.sum(0)),
     }

@@ -69,6 +69,10 @@ def test_multilabel_values_match_sklearn(tax):
     cols = [j for j in range(y.shape[1]) if 0 < y[:, j].sum() < len(y)]
     macro = np.mean([roc_auc_score(y[:, j], probs[:, j]) for j in cols])
     assert m["auroc_macro"] == pytest.approx(macro)
+    level = tax.levels[space.indices]  # micro AUROC within each level's columns
+    for lv in (1, 2, 3):
+        want = roc_auc_score(y[:, level == lv].ravel(), probs[:, level == lv].ravel())
+        assert m["auroc_per_level"][lv] == pytest.approx(want), lv
     # At 0.5: predicted {A, A1, A1a}, {B, B1}, {A1, C}; true {A, A1, A1a}, {A, A2, B, B1}, {C}
     assert m["precision_at_0.5"] == pytest.approx(6 / 7)
     assert m["recall_at_0.5"] == pytest.approx(6 / 8)

@@ -101,8 +101,3 @@ def test_mistake_severity_and_hdist_by_hand(tax):
     # Doom: LCA Metal, height 1; Punk: LCA Rock, height 2; Rock vs Bebop: no LCA, height 2
     got = hm.mistake_severity(true, pred, heights)
     assert got == {"accuracy": 0.25, "mistake_severity": pytest.approx(5 / 3), "n_mistakes": 3}
-    topk = np.stack([pred, tax.indices(["Doom", "Black Metal", "Metal", "Bebop"])], axis=1)
-    # second column heights: 1, 0, 1 (Metal is Black Metal's parent), 0
-    assert hm.hdist_at_k(true, topk, heights) == pytest.approx((0 + 1 + 2 + 2 + 1 + 0 + 1 + 0) / 8)
-    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.1, np.nan]])
-    assert hm.top_k_indices(scores, 2).tolist() == [[1, 2], [0, 1]]

@@ -11,14 +11,12 @@ from hiergenre.metrics.classification import (
 from hiergenre.metrics.hierarchical import (
     close_under_ancestors,
     full_path_accuracy,
-    hdist_at_k,
     hierarchical_prf,
     hierarchy_violation_rate,
     mistake_severity,
     nodes_at_levels,
     per_level_accuracy,
     per_level_auroc,
-    top_k_indices,
 )
 from hiergenre.metrics.ranking import (
     auprc,
@@ -40,7 +38,6 @@ __all__ = [
     "confusion_matrix",
     "expected_calibration_error",
     "full_path_accuracy",
-    "hdist_at_k",
     "hierarchical_prf",
     "hierarchy_violation_rate",
     "macro_f1",
@@ -54,5 +51,4 @@ __all__ = [
     "pr_curve",
     "precision_recall_f1",
     "ranking_report",
-    "top_k_indices",
 ]

@@ -174,20 +174,3 @@ def mistake_severity(
         "mistake_severity": float(heights.mean()) if heights.size else float("nan"),
         "n_mistakes": int(wrong.sum()),
     }
-
-
-def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """(N, k) column indices of the k highest scores per row, best first; NaN scores rank last."""
-    s = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
-    return np.argsort(-s, axis=1, kind="stable")[:, :k]
-
-
-def hdist_at_k(true_idx: np.ndarray, topk_idx: np.ndarray, lca_heights: np.ndarray) -> float:
-    """Mean LCA height between the true node and each of the top-k predictions, (N,) and (N, k).
-
-    >>> h = np.array([[0, 1, 2], [1, 0, 2], [2, 2, 0]])
-    >>> hdist_at_k(np.array([0, 2]), np.array([[0, 1], [0, 2]]), h)
-    0.75
-    """
-    t = np.asarray(true_idx)[:, None]
-    return float(np.asarray(lca_heights)[t, np.asarray(topk_idx)].mean())

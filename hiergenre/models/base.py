@@ -30,20 +30,6 @@ class Encoder(nn.Module):
     input_std: tuple[float, float, float] | None = None
 
 
-class WrappedEncoder(Encoder):
-    """An nn.Module that already maps images to (B, D) features, with its `feature_dim`."""
-
-    def __init__(self, body: nn.Module, feature_dim: int, mean=None, std=None):
-        super().__init__()
-        self.body = body
-        self.feature_dim = feature_dim
-        self.input_mean, self.input_std = mean, std
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, 3, S, S) -> (B, feature_dim)."""
-        return self.body(x)
-
-
 class GenreModel(nn.Module):
     """`forward(x) == head(encoder(x))`; `node_probs(logits)`: probabilities in label-space order.
 
