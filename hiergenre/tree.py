@@ -31,12 +31,12 @@ class TreeTensors:
 
 @lru_cache(maxsize=64)
 def _cached(taxonomy: Taxonomy, device: str) -> TreeTensors:
-    parent = torch.as_tensor(taxonomy.parent_index, dtype=torch.long)
+    parent = torch.tensor(taxonomy.parent_index, dtype=torch.long)  # a copy: numpy's is read-only
     is_leaf = torch.ones(taxonomy.num_nodes, dtype=torch.bool)
     is_leaf[parent[parent >= 0]] = False
-    out = TreeTensors(parent, torch.as_tensor(taxonomy.levels, dtype=torch.long),
-                      torch.as_tensor(taxonomy.ancestry_array().copy()),
-                      torch.as_tensor(taxonomy.distance_matrix(), dtype=torch.float64),
+    out = TreeTensors(parent, torch.tensor(taxonomy.levels, dtype=torch.long),
+                      torch.tensor(taxonomy.ancestry_array()),
+                      torch.tensor(taxonomy.distance_matrix(), dtype=torch.float64),
                       is_leaf)  # fmt: skip
     return TreeTensors(*(t.to(device) for t in vars(out).values()))
 

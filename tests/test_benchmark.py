@@ -91,3 +91,19 @@ def test_no_plots_announces_no_plots(tmp_path, monkeypatch, capsys):
             assert pngs == [] and "PNG" not in said and "results.csv." in said
         else:
             assert pngs and "results.csv and PNG plots." in said
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"epochs": 0}, "--epochs must be at least 1"),
+        ({"image_size": 16}, "between 32 and 1024"),
+        ({"device": "tpu"}, "--device 'tpu' is not valid"),
+    ],  # fmt: skip
+)
+def test_the_config_validates_itself(change, message):
+    from hiergenre.benchmark import BenchmarkConfig
+    from hiergenre.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        BenchmarkConfig(**change)

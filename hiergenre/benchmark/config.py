@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hiergenre.errors import ConfigError
+from hiergenre.train.config import DEVICES
 
 MODEL_NAMES = (
     "koenig-multilabel",
@@ -106,6 +107,16 @@ class BenchmarkConfig:
     weights: str | None = None  # a local ResNet-101 weights file (ImageNet), else it tries online
     plots: bool = True
     plans: dict[str, ModelPlan] | None = None  # overrides the built-in plans (tests)
+
+    def __post_init__(self) -> None:
+        if self.epochs is not None and self.epochs < 1:
+            raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.image_size is not None and not 32 <= self.image_size <= 1024:
+            raise ConfigError(
+                f"--image-size must be between 32 and 1024 pixels, got {self.image_size}"
+            )
+        if self.device not in DEVICES:
+            raise ConfigError(f"--device {self.device!r} is not valid: choose cpu, cuda or auto")
 
     def plan(self, name: str) -> ModelPlan:
         """The training plan of a model under this config (quick/full, --epochs applied)."""

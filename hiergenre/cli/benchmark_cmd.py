@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from hiergenre.cli.common import DEVICE, console, console_err
-from hiergenre.errors import ConfigError
 
 o = typer.Option
 
@@ -78,12 +77,6 @@ def benchmark(
     """Train and evaluate the poster's models, the project's models and baselines on one split."""
     from hiergenre.benchmark import BenchmarkConfig, parse_models, run_benchmark
 
-    if epochs is not None and epochs < 1:
-        raise ConfigError(f"--epochs must be at least 1, got {epochs}")
-    if image_size is not None and not 32 <= image_size <= 1024:
-        raise ConfigError(f"--image-size must be between 32 and 1024 pixels, got {image_size}")
-    if device is not None and device not in ("cpu", "cuda", "auto"):
-        raise ConfigError(f"--device {device!r} is not valid: choose cpu, cuda or auto")
     given = {"device": device} if device is not None else {}  # else the config's default
     config = BenchmarkConfig(
         data=data, models=parse_models(models), quick=quick, out=str(out), seed=seed,
