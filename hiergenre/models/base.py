@@ -136,7 +136,7 @@ def resolve_space(
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     """Raise ConfigError unless `value` is one of `choices`."""
     if value not in choices:
-        raise ConfigError(f"{name}={value!r} is not valid: choose one of {', '.join(choices)}")
+        raise ConfigError(f"unknown {name} {value!r}: choose one of {', '.join(choices)}")
 
 
 def flat_model(

@@ -48,7 +48,7 @@ HIER = [
     (["--strategy", "flat"], "unknown strategy 'flat'"),
     (["--loss", "ce"], "unknown --loss 'ce': choose bce | conditional | mcloss"),
     (["--loss", "focal"], "unknown --loss 'focal'"),
-    (["--mode", "argmax"], "unknown --mode 'argmax'"),
+    (["--mode", "argmax"], "unknown mode 'argmax'"),
 ]
 OTHER = [
     (["benchmark", "--models", "resnet-7"], "resnet-7"),
