@@ -90,7 +90,4 @@ def benchmark(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
-    from hiergenre.cli import model_cmd
-
     app.command("benchmark")(benchmark)
-    model_cmd.register(app)  # evaluate, predict, export (until cli/main.py registers it)
