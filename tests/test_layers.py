@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hiergenre"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "fileio"),
     ("taxonomy", "metrics"),
+    ("tree",),  # the taxonomy as tensors: one home for decode, losses, heads and training
     ("data", "models", "decode", "losses", "baselines", "plots"),
     ("inference",),  # pixels -> node probabilities: the one inference path
     ("evaluate",),  # metrics of a model's node probabilities
@@ -37,8 +38,6 @@ LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 ALLOWED: dict[tuple[str, str], str] = {
     # helper "data": count_albums moves to data/report, explain takes the counts as an argument
     ("hiergenre.taxonomy.explain", "hiergenre.data.manifest"): "data",
-    # helper "truth": tree tensors get one home below models and losses
-    ("hiergenre.losses", "hiergenre.models.heads"): "truth",
 }
 
 
