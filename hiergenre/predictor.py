@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from hiergenre import _runmodel
 from hiergenre.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -106,6 +105,30 @@ class DecodeOptions:
             raise ConfigError(f"--threshold must be between 0 and 1, got {self.threshold}")
 
 
+# --- the one seam to the training package: how a run is loaded, fed and decoded ---------------
+def _open_run(run_dir: Path, which: str, device: str):
+    """A `hiergenre.train.LoadedRun` (eval-mode model, taxonomy, preprocess, trained nodes)."""
+    from hiergenre.train import load_run
+
+    return load_run(run_dir, which=which, device=device)
+
+
+def _forward(run, pixels: np.ndarray, device: str) -> np.ndarray:
+    """uint8 (B, S, S, 3) -> coherent node probabilities (B, num_nodes) (`inference`)."""
+    from hiergenre.inference import predict_pixels
+
+    return predict_pixels(run.model, run.preprocess, pixels, batch_size=max(1, len(pixels)),
+                          device=device)  # fmt: skip
+
+
+def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dict]]:
+    """`predict.top_paths`, never through genres the run did not train on."""
+    from hiergenre.predict import top_paths
+
+    return top_paths(node_probs, run.taxonomy, options.top_k, decode=options.decode,
+                     threshold=options.threshold, allowed=run.trained_nodes)  # fmt: skip
+
+
 def _device(device: str) -> str:
     if device == "auto":
         import torch
@@ -171,11 +194,11 @@ class Predictor:
     def probs_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 (B, S, S, 3) -> coherent node probabilities (B, num_nodes), float32."""
         with self._lock:
-            return _runmodel.forward(self.run, pixels, self.device)
+            return _forward(self.run, pixels, self.device)
 
     def paths_from_probs(self, probs: np.ndarray, options: DecodeOptions) -> list[list[GenrePath]]:
         """Node probabilities (B, num_nodes) -> the top paths of each row."""
-        decoded = _runmodel.paths(self.run, probs, options)
+        decoded = _paths(self.run, probs, options)
         return [[GenrePath(tuple(p["path"]), tuple(float(v) for v in p["probs"]),
                            float(p["score"])) for p in rows] for rows in decoded]  # fmt: skip
 
@@ -259,7 +282,7 @@ class Predictor:
 def load_predictor(run_dir: str | Path, device: str = "auto", which: str = "best") -> Predictor:
     """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda)."""
     dev = _device(device)
-    return Predictor(_runmodel.open_run(Path(run_dir), which, dev), dev)
+    return Predictor(_open_run(Path(run_dir), which, dev), dev)
 
 
 def predictions_to_dicts(predictions: Iterable[Prediction]) -> list[dict]:
