@@ -141,6 +141,10 @@ def create_app(predictor: Predictor, config: ServeConfig = ServeConfig()) -> Fas
 
 
 def _version() -> str:
-    from hiergenre import __version__
+    """The installed package's version (the package facade sits above this layer)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("hiergenre")
+    except PackageNotFoundError:
+        return "unknown"
