@@ -44,3 +44,28 @@ def one_torch_thread():
         mp.setenv("OMP_NUM_THREADS", "1")  # and the same in the CLI processes tests start
         yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A hierarchical model (tiny encoder, 32 px) trained for one epoch on 40 synthetic covers.
+
+    Returns the folder holding `run/` (the run directory) and `data/images/*.jpg` (its covers).
+    """
+    from hiergenre.data import generate_synthetic
+    from hiergenre.taxonomy import load_taxonomy
+    from hiergenre.train import DataSpec, ModelSpec, TrainConfig, train_from_config
+
+    root = tmp_path_factory.mktemp("tiny-run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HIERGENRE_CACHE", str(root / "cache"))
+        generate_synthetic(
+            root / "data", n=40, size=32, seed=2, taxonomy=load_taxonomy(), workers=1
+        )
+        config = TrainConfig(
+            model=ModelSpec("hierarchical", "all", options={"encoder": "tiny"}),
+            data=DataSpec(path=str(root / "data"), image_size=32, num_workers=0),
+            epochs=1, batch_size=16, device="cpu",
+        )  # fmt: skip
+        train_from_config(config, root / "run")
+    return root

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("hiergenre.cli.model_cmd", "evaluate"),
     "predict": ("hiergenre.cli.model_cmd", "predict"),
     "export": ("hiergenre.cli.model_cmd", "export"),
+    "serve": ("hiergenre.cli.serve_cmd", "serve"),
 }
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from hiergenre.cli.common import console, console_err
-from hiergenre.errors import ConfigError
+from hiergenre.cli.common import DEVICE, console, console_err
+from hiergenre.errors import ConfigError, DataError
 
 o = typer.Option
 
@@ -46,30 +49,66 @@ def evaluate(
     console.print(t)
 
 
+@contextmanager
+def _progress_bar(label: str, show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich bar on stderr fed by the library's `progress(done, total)` callback."""
+    if not show:
+        yield None
+        return
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console_err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _print_predictions(predictions) -> None:
+    for item in predictions:
+        console.print(f"[bold]{item.source}[/]", highlight=False)
+        if item.error:
+            console.print(f"  could not read the cover: {item.error}", highlight=False)
+        for rank, p in enumerate(item.paths, 1):
+            console.print(f"  {rank}. {p}", highlight=False, markup=False)
+
+
 def predict(
-    images: list[Path] = typer.Argument(..., help="Cover image files."),
+    images: list[str] = typer.Argument(
+        ..., help="Cover files, folders (recursive), globs, or .txt/.csv files listing paths."
+    ),
     run: Path = o(..., "--run", help="A trained run directory."),
-    top_k: int = o(3, "--top-k", help="How many genre paths per image (one per level-1 genre)."),
+    top_k: int = o(3, "--top-k", help="How many genre paths per cover."),
     decode: str = o("greedy", "--decode", help="greedy | beam | threshold | min-distance."),
     threshold: float = o(
-        None, "--threshold", help="Stop a path where no child has P >= this (default: a leaf)."
+        None, "--threshold", help="Stop at an internal genre when no child is this probable."
     ),
-    as_json: bool = o(False, "--json", help="Print JSON instead of a table."),
+    out: Path = o(None, "--out", help="Write one row per cover to this .csv or .jsonl file."),
+    batch_size: int = o(32, "--batch-size", help="Covers per forward pass."),
+    workers: int = o(2, "--workers", help="Threads decoding covers while the model runs."),
+    device: str = DEVICE,
+    as_json: bool = o(False, "--json", help="Print JSON instead of a table (without --out)."),
+    quiet: bool = o(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """The top genre paths of each cover, with the model's own probabilities."""
-    from hiergenre.predict import predict_images
+    """Tag covers with their top coherent genre paths; a broken cover is skipped, never fatal."""
+    from hiergenre.predictor import DecodeOptions, load_predictor, predictions_to_dicts
+    from hiergenre.tagging import check_out, tag_library
 
-    results = predict_images(images, run, top_k, decode=decode, threshold=threshold)
-    if as_json:
-        typer.echo(json.dumps(results, indent=1))
-        return
-    for item in results:
-        console.print(f"[bold]{item['image']}[/]", highlight=False)
-        if item["error"]:
-            console.print(f"  could not read the cover: {item['error']}", highlight=False)
-        for rank, p in enumerate(item["paths"], 1):
-            steps = " > ".join(f"{n} ({q:.2f})" for n, q in zip(p["path"], p["probs"], strict=True))
-            console.print(f"  {rank}. {steps}", highlight=False, markup=False)
+    options = DecodeOptions(top_k, decode, threshold)
+    if out is not None:
+        check_out(out)
+    predictor = load_predictor(run, device) if device else load_predictor(run)
+    with _progress_bar("tagging covers", not quiet and not as_json) as update:
+        summary, predictions = tag_library(predictor, images, options, out, batch_size=batch_size,
+                                           workers=workers, progress=update)  # fmt: skip
+    if out is not None:
+        console_err.print(f"tagged {summary.ok} of {summary.total} covers "
+                          f"({summary.skipped} skipped) -> {out}", highlight=False)  # fmt: skip
+    elif as_json:
+        typer.echo(json.dumps(predictions_to_dicts(predictions), indent=1))
+    else:
+        _print_predictions(predictions)
+    if summary.ok == 0:
+        raise DataError(f"none of the {summary.total} covers could be read: check the paths "
+                        "(see the reasons above or in the output file)")  # fmt: skip
 
 
 def export(
