@@ -44,3 +44,9 @@ class CheckpointError(HiergenreError):
 
 class ConfigError(HiergenreError):
     """An option or configuration value is out of range or inconsistent."""
+
+
+def check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise ConfigError (one line naming the choices) unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ConfigError(f"{what} {value!r} is not valid: choose one of {', '.join(choices)}.")

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from hiergenre.data import ImportOptions, import_collection, make_split
+from hiergenre.data.readers import CsvColumns
 from hiergenre.errors import DataError, UnknownGenreError
 from hiergenre.taxonomy import Taxonomy, load_taxonomy
 
@@ -43,7 +44,7 @@ def test_folder_tree_with_broken_files_accounts_for_every_album(tmp_path, tax):
     src = tmp_path / "src"
     cover(src / "Rock" / "a.jpg", 1)
     cover(src / "Indie" / "b.jpg", 2)  # alias folder name
-    cover(src / "Rock" / "Shoegaze" / "c.jpg", 3)  # nested: both folders are labels
+    cover(src / "Rock" / "Shoegaze" / "c.jpg", 3)  # nested: only the first level is a genre
     (src / "Jazz").mkdir()
     (src / "Jazz" / "zero.jpg").write_bytes(b"")
     (src / "Jazz" / "noise.jpg").write_bytes(bytes(range(256)) * 4)
@@ -61,7 +62,7 @@ def test_folder_tree_with_broken_files_accounts_for_every_album(tmp_path, tax):
                        "cut.jpg": "truncated", "notes.txt": "not-an-image"}  # fmt: skip
     labels = dict(zip(ds.album_ids, ds.label_sets, strict=True))
     assert labels["Indie/b"] == ["Indie Rock"]
-    assert labels["Rock/Shoegaze/c"] == ["Rock", "Shoegaze"]
+    assert labels["Rock/Shoegaze/c"] == ["Rock"]
     assert rep["counts"]["per_genre"]["Rock"] == 3  # a, b (Indie Rock), c: closed under ancestors
     assert all(p.is_file() for p in ds.image_paths())
 
@@ -187,17 +188,24 @@ def test_bad_format_and_missing_source(tmp_path, tax):
         import_collection(tmp_path / "odd.csv", tmp_path / "out", tax)
 
 
-DISCOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "discogs-covers"
-
-
 @pytest.mark.slow
-def test_discogs_covers_import(tmp_path):
-    if not DISCOGS.is_dir():
-        pytest.skip("../shared/data/discogs-covers is not here")
-    tax = load_taxonomy()  # a broken shipped table fails here, it is not skipped
-    ds = import_collection(DISCOGS, tmp_path / "discogs", tax)
+def test_discogs_covers_import(tmp_path, shared_data):
+    discogs = shared_data / "discogs-covers"
+    if not discogs.is_dir():
+        pytest.skip(f"{discogs} is not here")
+    tax = load_taxonomy()  # a broken shipped table must fail here, not skip
+    ds = import_collection(discogs, tmp_path / "discogs", tax)
     rep = ds.report
     assert rep["albums_in"] == 4452 == rep["albums_kept"] + rep["albums_reported"]
     level1 = {n for labels in ds.label_sets for n in tax.close(labels) if tax.level(n) == 1}
     assert level1 == {"Country", "Dance & Electronic", "Pop", "Rap & Hip-Hop", "Rock"}
     assert rep["duplicates"]["groups"]  # re-releases of one cover exist even after cleaning
+    # The set's own manifest.csv imports directly by naming its columns: the same albums.
+    columns = CsvColumns(image="path", labels="genre", album_id="discogs_release_id")
+    by_csv = import_collection(
+        discogs / "manifest.csv", tmp_path / "csv", tax, ImportOptions(columns=columns)
+    )
+    assert by_csv.report["albums_in"] == 4452
+    assert by_csv.report["albums_kept"] == rep["albums_kept"]
+    for key in ("identical_groups", "near_groups"):
+        assert by_csv.report["duplicates"][key] == rep["duplicates"][key]

@@ -12,10 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from hiergenre.cli.common import console, taxonomy_from_option
+from hiergenre.cli.fetch_cmd import fetch_cmd
 from hiergenre.data import ImportOptions, generate_synthetic, import_collection, load_dataset
 from hiergenre.data import synth as synth_defaults
+from hiergenre.data.readers import CsvColumns
 
-data_app = typer.Typer(help="Import cover collections, inspect datasets, make synthetic covers.")
+data_app = typer.Typer(
+    help="Fetch and import cover collections, inspect datasets, make synthetic covers."
+)
+data_app.command("fetch")(fetch_cmd)
 
 TaxonomyOpt = Annotated[
     Path | None, typer.Option("--taxonomy", help="Genre table (default: the shipped MuMu tree).")
@@ -36,25 +41,51 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
+_IMPORT = ImportOptions()
+_COLS = CsvColumns()
+
+
 @data_app.command("import")
 def import_cmd(
-    source: Annotated[Path, typer.Argument(help="Folder tree, MuMu CSV/JSON or image,labels CSV.")],
+    source: Annotated[Path, typer.Argument(help="Folder tree, MuMu CSV/JSON or a labelled CSV.")],
     out: Annotated[Path, typer.Option("--out", help="Dataset directory to write.")],
     fmt: Annotated[str, typer.Option("--format", help="auto|mumu-csv|mumu-json|folders|csv")] = (
-        "auto"
+        _IMPORT.format
     ),
     images: Annotated[Path | None, typer.Option(help="Folder holding the image files.")] = None,
-    unknown: Annotated[str, typer.Option(help="Unknown genre names: error|drop.")] = "error",
-    duplicates: Annotated[str, typer.Option(help="Duplicate covers: merge|drop|keep.")] = "merge",
+    unknown: Annotated[str, typer.Option(help="Unknown genre names: error|drop.")] = (
+        _IMPORT.unknown
+    ),
+    duplicates: Annotated[str, typer.Option(help="Duplicate covers: merge|drop|keep.")] = (
+        _IMPORT.duplicates
+    ),
     allow_outside_root: Annotated[
         bool, typer.Option(help="Accept image paths that leave the collection's folder.")
-    ] = False,
+    ] = _IMPORT.allow_outside_root,
+    image_col: Annotated[str, typer.Option(help="CSV column with the image path.")] = _COLS.image,
+    label_col: Annotated[str, typer.Option(help="CSV column with the genre(s).")] = _COLS.labels,
+    group_col: Annotated[str, typer.Option(help="CSV column with the artist/group.")] = (
+        _COLS.group
+    ),
+    id_col: Annotated[str, typer.Option(help="CSV column with the album id.")] = _COLS.album_id,
+    label_sep: Annotated[str, typer.Option(help="Separator between genres in a CSV cell.")] = (
+        _COLS.label_sep
+    ),
+    folder_levels: Annotated[
+        int, typer.Option(help="Folder levels below the root that name genres (0: all).")
+    ] = _IMPORT.folder_levels,
+    workers: Annotated[int | None, typer.Option(help="Decoding processes (default: auto).")] = (
+        None
+    ),
     taxonomy: TaxonomyOpt = None,
 ) -> None:
     """Import a labelled cover collection into a dataset (manifest.csv + report.json)."""
     tax = taxonomy_from_option(taxonomy)
+    columns = CsvColumns(image=image_col, labels=label_col, group=group_col, album_id=id_col,
+                         label_sep=label_sep)  # fmt: skip
     options = ImportOptions(format=fmt, images=images, unknown=unknown, duplicates=duplicates,
-                            allow_outside_root=allow_outside_root)  # fmt: skip
+                            allow_outside_root=allow_outside_root, workers=workers,
+                            columns=columns, folder_levels=folder_levels)  # fmt: skip
     with progress_bar("decoding covers") as update:
         dataset = import_collection(source, out, tax, options, progress=update)
     render_report(dataset.report, top=15)

@@ -11,12 +11,12 @@ from rich.table import Table
 from rich.tree import Tree
 
 from hiergenre.cli.common import console, taxonomy_from_option
+from hiergenre.data.report import count_albums
 from hiergenre.taxonomy.build import build_table
 from hiergenre.taxonomy.explain import (
     GenreExplanation,
     TaxonomyStats,
     TreeNode,
-    count_albums,
     explain_genre,
     taxonomy_stats,
 )

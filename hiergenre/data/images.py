@@ -70,9 +70,22 @@ def decode_image(
         raise ImageDecodeError("not-an-image", path) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         text = str(exc).lower()
-        reason = "truncated" if ("truncat" in text or isinstance(exc, EOFError)) else "unreadable"
-        raise ImageDecodeError(reason, path, str(exc)[:80]) from None
+        cut = "truncat" in text or isinstance(exc, EOFError) or _lacks_end_marker(path)
+        raise ImageDecodeError("truncated" if cut else "unreadable", path, str(exc)[:80]) from None
     return to_rgb(_upright(img))
+
+
+_END_MARKERS = {b"\xff\xd8": b"\xff\xd9", b"\x89P": b"IEND"}  # JPEG, PNG: start -> end
+
+
+def _lacks_end_marker(path: Path) -> bool:
+    """Whether a JPEG or PNG file stops before its end marker (a cut download or copy)."""
+    with open(path, "rb") as fh:
+        start = fh.read(2)
+        fh.seek(max(0, path.stat().st_size - 32))
+        tail = fh.read()
+    end = _END_MARKERS.get(start)
+    return end is not None and end not in tail
 
 
 def _upright(img: Image.Image) -> Image.Image:

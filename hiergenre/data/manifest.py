@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+from hiergenre.data.labels import is_inside, resolve_label_sets
 from hiergenre.errors import DataError, UnknownGenreError
+from hiergenre.fileio import atomic_write_text
 from hiergenre.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -88,19 +89,9 @@ def write_dataset(root: str | Path, manifest: pd.DataFrame, report: dict) -> Pat
     out = manifest.copy()
     out["labels"] = [LABEL_SEP.join(x) for x in out["labels"]]
     # The manifest goes last: a dataset without one is visibly incomplete.
-    _atomic_write(root / REPORT, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    _atomic_write(root / MANIFEST, out.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(root / REPORT, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(root / MANIFEST, out.to_csv(index=False, lineterminator="\n"))
     return root
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:  # a full disk must not leave a half file behind
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def load_dataset(path: str | Path, taxonomy: Taxonomy) -> Dataset:
@@ -138,35 +129,20 @@ def load_dataset(path: str | Path, taxonomy: Taxonomy) -> Dataset:
 
 def _check_inside_root(ids: list[str], images: list[str], root: Path, file: Path) -> None:
     """Relative image paths must stay inside the dataset folder (no `../` escapes)."""
-    base = os.path.normpath(os.path.abspath(root))
     for aid, image in zip(ids, images, strict=True):
         if Path(image).is_absolute():
             continue  # written by the importer, which checked it against the collection's root
-        path = os.path.normpath(os.path.join(base, image))
-        if os.path.commonpath([base, path]) != base:
+        if not is_inside(image, root):
             raise DataError(f"{file}: album {aid!r} image {image!r} leaves the dataset folder; "
                             f"move the image under {root} or give its absolute path.")  # fmt: skip
 
 
 def _resolve_labels(cells: list[str], taxonomy: Taxonomy, file: Path) -> list[list[str]]:
     """Split `a|b` cells and map each name to its node; unknown names raise UnknownGenreError."""
-    cache: dict[str, str | None] = {}
-    out, unknown = [], []
-    for cell in cells:
-        names = []
-        for name in (x.strip() for x in cell.split(LABEL_SEP)):
-            if not name:
-                continue
-            if name not in cache:
-                cache[name] = taxonomy.try_resolve(name)
-            node = cache[name]
-            if node is None:
-                unknown.append(name)
-            elif node not in names:
-                names.append(node)
-        out.append(names)
+    names = [[x.strip() for x in cell.split(LABEL_SEP) if x.strip()] for cell in cells]
+    out, unknown = resolve_label_sets(names, taxonomy)
     if unknown:
-        uniq = sorted(set(unknown))
+        uniq = sorted(unknown)
         raise UnknownGenreError(uniq, {n: taxonomy.suggest(n) for n in uniq})
     if any(not x for x in out):
         log.warning("%s: %d albums have no labels", file, sum(not x for x in out))

@@ -1,4 +1,4 @@
-"""Readers for labelled cover collections: MuMu CSV / JSON, a folder-per-genre tree, a plain CSV.
+"""Readers for labelled cover collections: MuMu CSV / JSON, a folder-per-genre tree, any CSV.
 
 Each reader returns raw albums (genre names not yet resolved) plus the rows it could not use,
 each with a reason: readers never drop a row silently.
@@ -7,15 +7,25 @@ each with a reason: readers never drop a row silently.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hiergenre.data.images import IMAGE_SUFFIXES
-from hiergenre.errors import DataError
+from hiergenre.errors import DataError, check_choice
+from hiergenre.taxonomy import mumu
 
 FORMATS = ("auto", "mumu-csv", "mumu-json", "folders", "csv")
-MUMU_ROOT_CATEGORY = "CDs & Vinyl"
+
+
+@dataclass(frozen=True)
+class CsvColumns:
+    """Which columns of a generic CSV hold what, and how labels are joined in a cell."""
+
+    image: str = "image"
+    labels: str = "labels"
+    group: str = "group"
+    album_id: str = "album_id"
+    label_sep: str = "|"
 
 
 @dataclass
@@ -41,67 +51,48 @@ def skip(album_id: str, image: str | Path, reason: str, detail: str = "") -> dic
     return {"album_id": album_id, "image": str(image), "reason": reason, "detail": detail}
 
 
-def detect_format(source: Path) -> str:
+def detect_format(source: Path, columns: CsvColumns = CsvColumns()) -> str:
     """Guess a reader from a path: folder tree, MuMu JSON, MuMu CSV or generic CSV."""
     if source.is_dir():
         return "folders"
     if not source.is_file():
         raise DataError(f"{source} does not exist; give a folder, a .csv or a .json file.")
-    if source.suffix.lower() in (".json", ".jsonl"):
+    if source.suffix.lower() in (".json", ".jsonl", ".gz"):
         return "mumu-json"
-    with open(source, encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
+    with open(source, encoding="utf-8-sig", newline="", errors="replace") as fh:
+        head = fh.read(4096)
+    if mumu.is_metadata_text(head):
+        return "mumu-json"  # JSON lines or the Python-literal Amazon dump under another suffix
+    header = next(csv.reader(head.splitlines()), [])
     cols = {c.strip() for c in header}
     if {"amazon_id", "genres"} <= cols:
         return "mumu-csv"
-    if {"image", "labels"} <= cols:
+    if {columns.image, columns.labels} <= cols:
         return "csv"
-    raise DataError(f"cannot tell the format of {source} (columns {sorted(cols)}); pass --format.")
+    raise DataError(
+        f"cannot tell the format of {source} (columns {sorted(cols)}); pass --format, or name "
+        "the columns with --image-col and --label-col."
+    )
 
 
 def read_mumu_csv(path: Path, images: Path) -> ReadResult:
     """MuMu multi-label CSV: one row per track, grouped into albums by `amazon_id`."""
-    res, by_id = ReadResult(), {}
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        for row in csv.DictReader(fh):
-            res.rows_read += 1
-            aid = (row.get("amazon_id") or "").strip()
-            if not aid:
-                res.skipped.append(skip("", "", "no-id", f"row {res.rows_read + 1}"))
-                continue
-            # Amazon genre names with a comma arrive as fragments; the taxonomy's aliases map them.
-            names = [g.strip() for g in (row.get("genres") or "").split(",") if g.strip()]
-            album = by_id.get(aid)
-            if album is None:
-                image = images / f"{aid}.jpg"
-                album = by_id[aid] = RawAlbum(aid, image, [], row.get("artist_mbid", ""), "mumu")
-            album.names.extend(n for n in names if n not in album.names)
-    for album in by_id.values():
-        if album.names:
-            res.albums.append(album)
-        else:
-            res.skipped.append(skip(album.album_id, album.image, "no-labels"))
+    albums, rows, bad = mumu.read_label_csv(path)
+    res = ReadResult(rows_read=rows)
+    res.skipped.extend(skip("", "", "no-id-or-labels", f"line {line}") for line in bad)
+    for album in albums.values():
+        # Amazon genre names with a comma arrive as fragments; the taxonomy's aliases map them.
+        image = images / f"{album.amazon_id}.jpg"
+        res.albums.append(RawAlbum(album.amazon_id, image, album.genres, album.artist_mbid, "mumu"))
     return res
 
 
-def _json_records(path: Path) -> list[dict]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-        return data if isinstance(data, list) else [data]
-    except json.JSONDecodeError:
-        try:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} is neither JSON nor JSON lines ({exc}).") from None
-
-
 def read_mumu_json(path: Path, images: Path) -> ReadResult:
-    """MuMu `amazon_metadata` JSON: genre paths in `categories`, the `CDs & Vinyl` root dropped."""
+    """MuMu `amazon_metadata` (JSON, JSON lines or Python dicts): genres from `categories`."""
     res, seen = ReadResult(), set()
-    for rec in _json_records(path):
+    for rec in mumu.iter_metadata_records(path):
         res.rows_read += 1
-        aid = str(rec.get("amazon_id") or rec.get("asin") or "").strip()
+        aid = mumu.record_id(rec)
         if not aid:
             res.skipped.append(skip("", "", "no-id", f"record {res.rows_read}"))
             continue
@@ -110,11 +101,7 @@ def read_mumu_json(path: Path, images: Path) -> ReadResult:
             res.skipped.append(skip(aid, image, "duplicate-id"))
             continue
         seen.add(aid)
-        names: list[str] = []
-        for cat_path in rec.get("categories") or []:
-            for name in cat_path if isinstance(cat_path, list) else [cat_path]:
-                if name and name != MUMU_ROOT_CATEGORY and name not in names:
-                    names.append(str(name))
+        names = mumu.record_genres(rec)
         if names:
             res.albums.append(RawAlbum(aid, image, names, str(rec.get("brand") or ""), "mumu"))
         else:
@@ -122,8 +109,12 @@ def read_mumu_json(path: Path, images: Path) -> ReadResult:
     return res
 
 
-def read_folders(root: Path) -> ReadResult:
-    """`root/<genre>/[<subgenre>/]*.jpg`: every folder on the way is a label."""
+def read_folders(root: Path, levels: int = 1) -> ReadResult:
+    """`root/<genre>/.../cover.jpg`: the first `levels` folders below `root` are genre labels.
+
+    Deeper folders (`Rock/Live/`, `Jazz/Disc 2/`) organise files and name no genre; `levels=0`
+    makes every folder on the way a label. The album id is the path below `root`, no suffix.
+    """
     res = ReadResult()
     for file in sorted(root.rglob("*")):
         rel = file.relative_to(root)
@@ -134,61 +125,82 @@ def read_folders(root: Path) -> ReadResult:
         if file.suffix.lower() not in IMAGE_SUFFIXES:
             res.skipped.append(skip(aid, file, "not-an-image", f"suffix {file.suffix!r}"))
             continue
-        res.albums.append(RawAlbum(aid, file, list(rel.parts[:-1]), "", "folders"))
+        folders = list(rel.parts[:-1])
+        names = folders[:levels] if levels > 0 else folders
+        res.albums.append(RawAlbum(aid, file, names, "", "folders"))
     return res
 
 
-def read_generic_csv(path: Path, images: Path) -> ReadResult:
-    """CSV with `image,labels` (labels joined by `|`), optional `group` and `album_id`."""
+def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns()) -> ReadResult:
+    """CSV with an image column and a label column (labels joined by `label_sep`), optional
+    group and album-id columns; column names come from `columns`."""
     res, seen = ReadResult(), set()
+    col = columns
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in ("image", "labels") if c not in (reader.fieldnames or [])]
+        fields = reader.fieldnames or []
+        missing = [c for c in (col.image, col.labels) if c not in fields]
         if missing:
-            raise DataError(f"{path} lacks column(s) {', '.join(missing)}; a CSV source needs "
-                            "`image,labels` (labels joined by |).")  # fmt: skip
+            raise DataError(
+                f"{path} lacks column(s) {', '.join(missing)} (it has {', '.join(fields)}); "
+                "name its columns with --image-col and --label-col."
+            )
         for row in reader:
             res.rows_read += 1
-            image_text = (row.get("image") or "").strip()
-            aid = (row.get("album_id") or "").strip() or Path(image_text).with_suffix("").as_posix()
+            image_text = (row.get(col.image) or "").strip()
+            aid = (row.get(col.album_id) or "").strip() or Path(image_text).with_suffix(
+                ""
+            ).as_posix()
             if not image_text:
                 res.skipped.append(skip(aid, "", "no-image", f"row {res.rows_read + 1}"))
                 continue
             image = Path(image_text) if Path(image_text).is_absolute() else images / image_text
-            names = [x.strip() for x in (row.get("labels") or "").split("|") if x.strip()]
+            cell = row.get(col.labels) or ""
+            names = [x.strip() for x in cell.split(col.label_sep) if x.strip()]
             if aid in seen:
                 res.skipped.append(skip(aid, image, "duplicate-id"))
             elif not names:
                 res.skipped.append(skip(aid, image, "no-labels"))
             else:
                 seen.add(aid)
-                group = (row.get("group") or "").strip()
+                group = (row.get(col.group) or "").strip()
                 res.albums.append(RawAlbum(aid, image, names, group, "csv"))
     return res
 
 
-def read_source(source: Path, fmt: str, images: Path | None) -> tuple[str, Path, ReadResult]:
+def read_source(
+    source: Path,
+    fmt: str,
+    images: Path | None,
+    columns: CsvColumns = CsvColumns(),
+    folder_levels: int = 1,
+) -> tuple[str, Path, ReadResult]:
     """Run the right reader; returns (format, dataset root for path checks, result)."""
     try:
-        return _read_source(source, fmt, images)
+        return _read_source(source, fmt, images, columns, folder_levels)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{source} is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8."
         ) from None
 
 
-def _read_source(source: Path, fmt: str, images: Path | None) -> tuple[str, Path, ReadResult]:
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}.")
-    fmt = detect_format(source) if fmt == "auto" else fmt
+def _read_source(
+    source: Path, fmt: str, images: Path | None, columns: CsvColumns, folder_levels: int
+) -> tuple[str, Path, ReadResult]:
+    check_choice("--format", fmt, FORMATS)
+    if folder_levels < 0:
+        raise DataError(f"--folder-levels must be 0 (every folder) or more, got {folder_levels}.")
+    fmt = detect_format(source, columns) if fmt == "auto" else fmt
     if fmt == "folders":
         if not source.is_dir():
             raise DataError(f"{source} is not a folder; --format folders needs root/<genre>/*.jpg.")
-        return fmt, source, read_folders(source)
+        return fmt, source, read_folders(source, folder_levels)
     if not source.is_file():
         raise DataError(f"{source} is not a file; --format {fmt} reads one file.")
     base = source.parent
     if images is None:
         images = base / "images" if fmt.startswith("mumu") and (base / "images").is_dir() else base
-    reader = {"mumu-csv": read_mumu_csv, "mumu-json": read_mumu_json, "csv": read_generic_csv}
+    if fmt == "csv":
+        return fmt, images, read_generic_csv(source, images, columns)
+    reader = {"mumu-csv": read_mumu_csv, "mumu-json": read_mumu_json}
     return fmt, images, reader[fmt](source, images)

@@ -1,14 +1,70 @@
-"""Label statistics written into every dataset's report.json (and shown by `data stats`)."""
+"""Dataset reports: the report.json schema and its label statistics (shown by `data stats`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+from hiergenre.data.manifest import MANIFEST, load_dataset
 from hiergenre.errors import UnknownGenreError
 from hiergenre.taxonomy import Taxonomy, get_label_space, single_label_subset
+from hiergenre.taxonomy.explain import AlbumCounts
+
+
+def dataset_report(
+    *,
+    source: str,
+    fmt: str,
+    taxonomy: Taxonomy,
+    label_sets: Sequence[Sequence[str]],
+    rows_read: int,
+    skipped: list[dict] | None = None,
+    unknown: Counter | None = None,
+    duplicates: dict | None = None,
+    **extra: object,
+) -> dict:
+    """The report.json of a dataset: the one schema every writer (import, synth) fills in.
+
+    Every album read is kept (`label_sets`) or listed in `skipped` with a reason.
+    """
+    skipped = skipped or []
+    unknown = unknown or Counter()
+    by_reason = Counter(s["reason"] for s in skipped)
+    groups = (duplicates or {}).get("groups", [])
+    report = {
+        "source": source,
+        "format": fmt,
+        **extra,
+        "taxonomy_digest": taxonomy.digest,
+        "rows_read": rows_read,
+        "albums_in": len(label_sets) + len(skipped),
+        "albums_kept": len(label_sets),
+        "albums_reported": len(skipped),
+        "skipped_by_reason": dict(sorted(by_reason.items())),
+        "unknown_genres": dict(sorted(unknown.items(), key=lambda kv: -kv[1])),
+        "duplicates": {
+            "policy": (duplicates or {}).get("policy", "none"),
+            "identical_groups": sum(g["kind"] == "identical" for g in groups),
+            "near_groups": sum(g["kind"] == "near" for g in groups),
+            "groups": groups,
+        },
+        "counts": label_counts(label_sets, taxonomy),
+        "skipped": skipped,
+    }
+    return report
+
+
+def count_albums(dataset_dir: str | Path, taxonomy: Taxonomy) -> AlbumCounts:
+    """Albums per node of a dataset directory (or its manifest.csv), closed under ancestors."""
+    dataset = load_dataset(dataset_dir, taxonomy)
+    per_node: Counter = Counter()
+    for labels in dataset.label_sets:
+        per_node.update(taxonomy.close(labels))
+    counts = {n: per_node.get(n, 0) for n in taxonomy.names}
+    return AlbumCounts(str(dataset.root / MANIFEST), len(dataset), counts)
 
 
 def label_counts(label_sets: Sequence[Sequence[str]], taxonomy: Taxonomy) -> dict:

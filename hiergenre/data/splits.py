@@ -15,10 +15,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from networkx.utils import UnionFind
 
 from hiergenre.data.manifest import Dataset
 from hiergenre.data.stratify import iterative_stratification
 from hiergenre.errors import ConfigError, DataError, UnknownGenreError
+from hiergenre.fileio import atomic_write_text
 from hiergenre.taxonomy import Taxonomy, get_label_space, single_label_subset
 
 log = logging.getLogger(__name__)
@@ -59,8 +61,9 @@ class Split:
         return np.array([pos[a] for a in ids], dtype=np.int64)
 
     def save(self, path: str | Path) -> Path:
+        """Write the split as JSON (atomically: a crash never leaves half a split)."""
         path = Path(path)
-        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(path, json.dumps(asdict(self), indent=1) + "\n")
         return path
 
     @classmethod
@@ -127,18 +130,12 @@ def _koenig_parts(ids: list[str], ratios: tuple[float, ...], seed: int) -> list[
 
 def _units(dataset: Dataset, rows: np.ndarray, group_aware: bool) -> np.ndarray:
     """Unit id per selected row: rows joined by duplicate covers and, if asked, by group."""
-    parent = {int(r): int(r) for r in rows}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    units = UnionFind(int(r) for r in rows)
 
     def join(members: list[int]) -> None:
-        members = [m for m in members if m in parent]
-        for m in members[1:]:
-            parent[find(m)] = find(members[0])
+        members = [m for m in members if m in units.parents]
+        if len(members) > 1:
+            units.union(*members)
 
     pos = {aid: i for i, aid in enumerate(dataset.album_ids)}
     for group in dataset.duplicate_groups:
@@ -152,8 +149,11 @@ def _units(dataset: Dataset, rows: np.ndarray, group_aware: bool) -> np.ndarray:
                 by_group.setdefault(g, []).append(int(r))
         for members in by_group.values():
             join(members)
-    roots = [find(int(r)) for r in rows]
-    _, unit = np.unique(roots, return_inverse=True)
+    first = {}  # component -> its smallest row: unit ids do not depend on union order
+    for members in units.to_sets():
+        low = min(members)
+        first.update(dict.fromkeys(members, low))
+    _, unit = np.unique([first[int(r)] for r in rows], return_inverse=True)
     return unit
 
 

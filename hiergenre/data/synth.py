@@ -21,7 +21,7 @@ import numpy as np
 
 from hiergenre.data.manifest import Dataset, load_dataset, manifest_frame, write_dataset
 from hiergenre.data.parallel import Progress, chunked_map
-from hiergenre.data.report import label_counts
+from hiergenre.data.report import dataset_report
 from hiergenre.data.synth_draw import CoverSpec, node_look, render_cover
 from hiergenre.errors import ConfigError
 from hiergenre.taxonomy import Taxonomy, load_taxonomy
@@ -150,21 +150,14 @@ def generate_synthetic(
         for aid, labels, group in zip(ids, label_sets, groups, strict=True)
     ]  # fmt: skip
     params = {"n": n, "size": size, "seed": seed, "difficulty": difficulty}
-    report = {
-        "source": "synthetic",
-        "format": "synthetic",
-        "synthetic": {**params, "taxonomy_digest": taxonomy.digest},
-        "taxonomy_digest": taxonomy.digest,
-        "rows_read": n,
-        "albums_in": n,
-        "albums_kept": n,
-        "albums_reported": 0,
-        "skipped_by_reason": {},
-        "unknown_genres": {},
-        "duplicates": {"policy": "none", "identical_groups": 0, "near_groups": 0, "groups": []},
-        "counts": label_counts(label_sets, taxonomy),
-        "skipped": [],
-    }
+    report = dataset_report(
+        source="synthetic",
+        fmt="synthetic",
+        taxonomy=taxonomy,
+        label_sets=label_sets,
+        rows_read=n,
+        synthetic={**params, "taxonomy_digest": taxonomy.digest},
+    )
     write_dataset(out_dir, manifest_frame(rows), report)
     log.info("wrote %d synthetic covers to %s", n, out_dir)
     return load_dataset(out_dir, taxonomy)

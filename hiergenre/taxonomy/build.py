@@ -6,26 +6,22 @@ every decision they made) that `write_table` turns into a TSV `load_taxonomy` ac
 
 from __future__ import annotations
 
-import ast
-import csv
-import gzip
-import json
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from hiergenre.errors import DataError, TaxonomyError
+from hiergenre.taxonomy import mumu
 from hiergenre.taxonomy.core import Taxonomy
 from hiergenre.taxonomy.table import MAX_DEPTH
 
 logger = logging.getLogger(__name__)
 
 ROOT = "Music"
-AMAZON_ROOT = "CDs & Vinyl"
+AMAZON_ROOT = mumu.AMAZON_ROOT
 _SHOWN = 5  # examples kept per kind of decision
 
 
@@ -53,62 +49,6 @@ class BuildResult:
 
 
 # --- Amazon metadata -------------------------------------------------------------------------
-def _open_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"metadata file {path} does not exist: check the path") from None
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text (or gzip of it): re-save it as UTF-8") from None
-
-
-def iter_metadata_records(path: str | Path) -> Iterator[dict]:
-    """Records of an Amazon metadata file: a JSON array, JSON lines, or one Python dict per line.
-
-    Gzip-compressed files are read too. Anything else (CSV, XML, a bare list of paths) raises
-    DataError naming the first line that is not an object.
-    """
-    path = Path(path)
-    text = _open_text(path)
-    stripped = text.lstrip()
-    if not stripped:
-        raise DataError(f"{path} is empty: expected Amazon metadata records")
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} line {exc.lineno}: broken JSON array ({exc.msg})") from None
-        for i, rec in enumerate(data):
-            if not isinstance(rec, dict):
-                raise DataError(f"{path}: item {i} of the JSON array is not an object")
-            yield rec
-        return
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        yield _parse_record_line(line, f"{path} line {line_no}")
-
-
-def _parse_record_line(line: str, where: str) -> dict:
-    try:
-        rec = json.loads(line)
-    except json.JSONDecodeError:
-        try:  # the original Amazon dumps hold one Python dict literal per line
-            rec = ast.literal_eval(line.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            rec = None
-    if not isinstance(rec, dict):
-        raise DataError(
-            f"{where}: not a JSON object or Python dict; expected a JSON array of records, "
-            "JSON lines, or one Python dict per line (CSV/XML are not metadata files)"
-        )
-    return rec
-
-
 def _category_paths(rec: dict, where: str, skipped: Counter) -> list[tuple[str, ...]]:
     cats = rec.get("categories")
     if cats is None:
@@ -139,7 +79,7 @@ def table_from_metadata(path: str | Path, root: str = ROOT) -> BuildResult:
     skipped: Counter = Counter()
     truncated: list[str] = []
     records = paths = 0
-    for i, rec in enumerate(iter_metadata_records(path)):
+    for i, rec in enumerate(mumu.iter_metadata_records(path)):
         records += 1
         edges: set[tuple[str, str]] = set()  # one vote per album and edge
         for names in _category_paths(rec, f"{path} record {i + 1}", skipped):
@@ -230,36 +170,19 @@ def _repair(parents: dict[str, str], votes: dict[str, Counter], root: str) -> li
 # --- MuMu multi-label CSV --------------------------------------------------------------------
 def read_label_csv(path: str | Path) -> tuple[dict[str, set[str]], dict]:
     """Albums of MuMu's multi-label CSV (one row per track): amazon_id -> set of genres."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"label file {path} does not exist: check the path")
-    albums: dict[str, set[str]] = {}
-    stats: Counter = Counter()
-    fragments: set[str] = set()
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in ("amazon_id", "genres") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(
-                f"{path} line 1: missing column(s) {', '.join(missing)}; expected MuMu's "
-                "amazon_id,album_mbid,MSD_track_id,recording_mbid,artist_mbid,genres"
-            )
-        for row in reader:
-            stats["rows"] += 1
-            album = (row["amazon_id"] or "").strip()
-            raw = [g for g in (row["genres"] or "").split(",") if g.strip()]
-            if not album or not raw:
-                stats["rows without album id or genres"] += 1
-                continue
-            fragments.update(g for g in raw if g != g.strip())
-            genres = {g.strip() for g in raw}
-            if album in albums and albums[album] != genres:
-                stats["albums whose tracks disagree (labels united)"] += 1
-            albums.setdefault(album, set()).update(genres)
-    if not albums:
+    parsed, rows, bad = mumu.read_label_csv(path)
+    if not parsed:
         raise DataError(f"{path}: no rows with an amazon_id and genres")
-    stats["albums"] = len(albums)
-    return albums, {"counts": dict(stats), "stripped_fragments": sorted(fragments)}
+    stats: Counter = Counter(rows=rows)
+    if bad:
+        stats["rows without album id or genres"] = len(bad)
+    disagree = sum(a.disagree for a in parsed.values())
+    if disagree:
+        stats["albums whose tracks disagree (labels united)"] = disagree
+    stats["albums"] = len(parsed)
+    fragments = sorted({g for a in parsed.values() for g in a.raw_genres if g != g.strip()})
+    albums = {aid: set(a.genres) for aid, a in parsed.items()}
+    return albums, {"counts": dict(stats), "stripped_fragments": fragments}
 
 
 def table_from_labels(path: str | Path, root: str = ROOT) -> BuildResult:

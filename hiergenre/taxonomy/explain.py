@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -69,21 +67,6 @@ class GenreExplanation:
     def to_dict(self) -> dict:
         """JSON-ready form (the `--json` output)."""
         return dataclasses.asdict(self)
-
-
-def count_albums(dataset_dir: str | Path, taxonomy: Taxonomy) -> AlbumCounts:
-    """Albums per node of a dataset directory (or its manifest.csv), via `load_dataset`.
-
-    Labels must resolve in `taxonomy` (UnknownGenreError otherwise, as everywhere else).
-    """
-    from hiergenre.data.manifest import MANIFEST, load_dataset  # data sits above taxonomy
-
-    dataset = load_dataset(dataset_dir, taxonomy)
-    per_node: Counter = Counter()
-    for labels in dataset.label_sets:
-        per_node.update(taxonomy.close(labels))
-    counts = {n: per_node.get(n, 0) for n in taxonomy.names}
-    return AlbumCounts(str(dataset.root / MANIFEST), len(dataset), counts)
 
 
 def _resolve_node(taxonomy: Taxonomy, genre: str) -> str:

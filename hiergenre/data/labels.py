@@ -1,0 +1,65 @@
+"""Genre names -> taxonomy nodes, and image paths -> inside the collection or not.
+
+The one place where a source's genre names are resolved (the importer and `load_dataset` both
+call `resolve_label_sets`) and where an image path is checked against its folder (`is_inside`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from hiergenre.errors import DataError
+from hiergenre.taxonomy import Taxonomy
+
+SEPARATORS = ("|", ",", ";", "/")
+
+
+def resolve_label_sets(
+    name_lists: Sequence[Sequence[str]], taxonomy: Taxonomy
+) -> tuple[list[list[str]], Counter]:
+    """Map each album's names onto nodes (first-seen order, no repeats) and count unknown names."""
+    cache: dict[str, str | None] = {}
+    unknown: Counter = Counter()
+    out = []
+    for names in name_lists:
+        nodes: list[str] = []
+        for name in names:
+            if name not in cache:
+                cache[name] = taxonomy.try_resolve(name)
+            node = cache[name]
+            if node is None:
+                unknown[name] += 1
+            elif node not in nodes:
+                nodes.append(node)
+        out.append(nodes)
+    return out, unknown
+
+
+def check_separator(unknown: Sequence[str], taxonomy: Taxonomy, sep: str, option: str) -> None:
+    """DataError when an unknown name is really several genres joined with another separator."""
+    for name in unknown:
+        for other in SEPARATORS:
+            if other == sep or other not in name:
+                continue
+            parts = [p.strip() for p in name.split(other) if p.strip()]
+            if len(parts) > 1 and all(taxonomy.try_resolve(p) is not None for p in parts):
+                raise DataError(
+                    f"label {name!r} looks like {len(parts)} genres joined with {other!r}, but "
+                    f"labels here are split on {sep!r}: pass {option} {other!r} (or join with "
+                    f"{sep!r})."
+                )
+
+
+def absolute(path: str | Path, base: str | Path | None = None) -> Path:
+    """`path` made absolute (relative to `base` if given) and normalised, `..` collapsed."""
+    joined = os.path.join(base, path) if base is not None else path
+    return Path(os.path.normpath(os.path.abspath(joined)))
+
+
+def is_inside(path: str | Path, root: str | Path) -> bool:
+    """Whether `path` (absolute, or relative to `root`) stays inside `root` after `..` collapse."""
+    base = absolute(root)
+    return absolute(path, base).is_relative_to(base)
