@@ -83,7 +83,8 @@ class Server:
         elif kind == "redirect":
             self._send(h, 307, b"", {"Location": args[0]})
         elif kind == "html":
-            self._send(h, 200, b"<html><body>Not found</body></html>", {"Content-Type": "image/jpeg"})
+            page = b"<html><body>Not found</body></html>"
+            self._send(h, 200, page, {"Content-Type": "image/jpeg"})
         elif kind == "slow":
             time.sleep(args[0])
             self._send(h, 200, args[1], {"Content-Type": "image/jpeg"})
@@ -231,6 +232,10 @@ def _slow_server(n: int, delay: float) -> tuple[Server, dict[int, bytes]]:
     return Server({f"/c/{k}": [("image", covers[k])] for k in range(n)}, delay=delay), covers
 
 
+def _source(tmp_path: Path, server: Server, covers: dict[int, bytes]) -> Path:
+    return write_csv(tmp_path / "s.csv", [(f"c{k:03d}", "", f"{server.url}/c/{k}") for k in covers])
+
+
 def _assert_complete(out: Path, covers: dict[int, bytes]) -> None:
     names = {p.name for p in out.iterdir()}
     assert names == {f"c{k:03d}.jpg" for k in covers} | {LEDGER}  # no temp file anywhere
@@ -241,7 +246,7 @@ def _assert_complete(out: Path, covers: dict[int, bytes]) -> None:
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_fetches_each_cover_once(tmp_path):
     server, covers = _slow_server(40, delay=0.02)
-    source = write_csv(tmp_path / "s.csv", [(f"c{k:03d}", "", f"{server.url}/c/{k}") for k in covers])
+    source = _source(tmp_path, server, covers)
     out = tmp_path / "covers"
 
     def ctrl_c(done: int, total: int) -> None:
@@ -265,7 +270,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_fetches_each_cover_once(tmp_path):
 @pytest.mark.slow
 def test_sigkill_mid_fetch_then_rerun_completes_without_refetching(tmp_path):
     server, covers = _slow_server(60, delay=0.03)
-    source = write_csv(tmp_path / "s.csv", [(f"c{k:03d}", "", f"{server.url}/c/{k}") for k in covers])
+    source = _source(tmp_path, server, covers)
     out = tmp_path / "covers"
     code = (
         "import sys; from hiergenre.data.fetch import FetchConfig, fetch_covers;"
@@ -303,8 +308,8 @@ def test_mumu_metadata_and_csv_are_fetch_sources(tmp_path):
     summary = fetch_covers(meta, tmp_path / "a", config(server))
     assert summary.outcomes == {"ok": 1} and summary.skipped_input[0]["reason"] == "no-id"
     labels = tmp_path / "MuMu_dataset_multi-label.csv"
-    labels.write_text("amazon_id,album_mbid,MSD_track_id,recording_mbid,artist_mbid,genres\n"
-                      f"B7,{MBID.format(7)},t,r,a,Pop\nB7,{MBID.format(7)},t2,r,a,Pop\n")  # fmt: skip
+    row = f"B7,{MBID.format(7)},t,r,a,Pop\n"  # two tracks of one album
+    labels.write_text("amazon_id,album_mbid,MSD_track_id,recording_mbid,artist_mbid,genres\n" + row * 2)
     summary = fetch_covers(labels, tmp_path / "b", config(server, mbid_kind="release", size=250))
     assert summary.outcomes == {"ok": 1} and summary.albums == 1
     assert (tmp_path / "b" / "B7.jpg").read_bytes() == jpeg(2)

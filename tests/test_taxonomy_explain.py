@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from hiergenre.data.report import count_albums
 from hiergenre.errors import ConfigError, DataError, UnknownGenreError
 from hiergenre.taxonomy import Taxonomy
-from hiergenre.data.report import count_albums
 from hiergenre.taxonomy.explain import explain_genre, taxonomy_stats
 
 PARENTS = {"Rock": "Music", "Jazz": "Music", "Pop": "Music", "Alternative Rock": "Rock",

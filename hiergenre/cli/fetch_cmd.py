@@ -1,4 +1,4 @@
-"""`hiergenre data fetch`: download covers (Cover Art Archive, then the given URLs) into a folder."""
+"""`hiergenre data fetch`: download covers (Cover Art Archive, then given URLs) into a folder."""
 
 from __future__ import annotations
 
@@ -88,9 +88,11 @@ def fetch_cmd(
 
 
 def _print_plan(plan: FetchPlan, config: FetchConfig) -> None:
-    console.print(f"{plan.albums} albums; {plan.already_done} already fetched, "
-                  f"{plan.skipped_failures} earlier failures skipped (--retry-failed retries them), "
-                  f"{plan.to_fetch} to fetch; {len(plan.skipped_input)} input rows unusable")  # fmt: skip
+    console.print(
+        f"{plan.albums} albums; {plan.already_done} already fetched, {plan.skipped_failures} "
+        f"earlier failures skipped (--retry-failed retries them), {plan.to_fetch} to fetch; "
+        f"{len(plan.skipped_input)} input rows unusable"
+    )
     for shape, count in sorted(plan.by_sources.items()):
         console.print(f"  {count:>7}  sources {shape}")
     for album, source, url in plan.examples:
@@ -110,5 +112,6 @@ def _print_summary(summary: FetchSummary, out: Path) -> None:
     for source, count in summary.sources.items():
         console.print(f"  {count:>7}  covers from {source}")
     if summary.skipped_input:
-        console.print(f"  {len(summary.skipped_input):>7}  input rows unusable (no/bad/duplicate id)")
+        unusable = len(summary.skipped_input)
+        console.print(f"  {unusable:>7}  input rows unusable (no, bad or duplicate id)")
     console.print(f"covers in {out}; ledger {out / 'fetch-ledger.jsonl'}")

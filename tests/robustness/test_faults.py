@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hiergenre import fileio
 from hiergenre.train import checkpoint
 from hiergenre.train.checkpoint import load_checkpoint
 
@@ -250,20 +251,24 @@ def test_full_disk_during_a_checkpoint_keeps_the_last_good_one(cli, tmp_path, sy
 
 
 def test_full_disk_during_import_leaves_no_dataset(cli, tmp_path, synth_set, monkeypatch):
-    real_write_text = Path.write_text
+    def full_disk_open(path, mode="r", *args, **kwargs):  # the manifest's temp file fills the disk
+        fh = open(path, mode, *args, **kwargs)  # noqa: SIM115 - returned to the caller
+        if Path(path).name.startswith(".manifest.csv") and "w" in mode:
+            real_write = fh.write
 
-    def write_text(self, data, *args, **kwargs):
-        if self.name.startswith(".manifest.csv"):
-            real_write_text(self, data[: len(data) // 2], *args, **kwargs)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return real_write_text(self, data, *args, **kwargs)
+            def write(data):
+                real_write(data[: len(data) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(Path, "write_text", write_text)
+            fh.write = write
+        return fh
+
+    monkeypatch.setattr(fileio, "open", full_disk_open, raising=False)
     out = tmp_path / "ds"
     cli("data", "import", synth_set / "manifest.csv", "--out", out).assert_user_error(
         "No space left on device"
     )
-    monkeypatch.setattr(Path, "write_text", real_write_text)
+    monkeypatch.delattr(fileio, "open")
     assert not (out / "manifest.csv").exists() and not _leftovers(out)
     cli("data", "stats", out).assert_user_error("no manifest.csv")
 
