@@ -309,7 +309,8 @@ def test_mumu_metadata_and_csv_are_fetch_sources(tmp_path):
     assert summary.outcomes == {"ok": 1} and summary.skipped_input[0]["reason"] == "no-id"
     labels = tmp_path / "MuMu_dataset_multi-label.csv"
     row = f"B7,{MBID.format(7)},t,r,a,Pop\n"  # two tracks of one album
-    labels.write_text("amazon_id,album_mbid,MSD_track_id,recording_mbid,artist_mbid,genres\n" + row * 2)
+    header = "amazon_id,album_mbid,MSD_track_id,recording_mbid,artist_mbid,genres\n"
+    labels.write_text(header + row * 2)
     summary = fetch_covers(labels, tmp_path / "b", config(server, mbid_kind="release", size=250))
     assert summary.outcomes == {"ok": 1} and summary.albums == 1
     assert (tmp_path / "b" / "B7.jpg").read_bytes() == jpeg(2)
