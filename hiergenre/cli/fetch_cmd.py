@@ -44,8 +44,12 @@ def _bar() -> Iterator[Callable[[int, int], None]]:
 
 
 def fetch_cmd(
-    source: Annotated[Path, typer.Argument(help="MuMu metadata JSON, MuMu CSV, or a CSV with "
-                                           "album_id and url and/or mbid.")],  # fmt: skip
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="MuMu metadata JSON, MuMu CSV, or a CSV with album_id and url and/or mbid."
+        ),
+    ],  # fmt: skip
     out: Annotated[Path, typer.Option("--out", help="Folder for <album_id>.jpg and the ledger.")],
     sources: Annotated[str, typer.Option(help="Sources to try, in order: caa,url.")] = ",".join(
         _CFG.sources
