@@ -97,3 +97,37 @@ def test_oramas_vocabulary_matches_reference(mumu, shared_data):
     reference = {ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()}
     assert len(reference) == 250
     assert set(get_label_space("oramas250", mumu).nodes) == {mumu.resolve(x) for x in reference}
+
+
+def _albums_per_node(mumu, counts: dict[str, int]) -> dict[str, int]:
+    """MuMu albums per node; fragments of one name (`Theatrical`, ...) count the same albums."""
+    out: dict[str, int] = {}
+    for label, n in counts.items():
+        node = mumu.resolve(label)
+        out[node] = max(out.get(node, 0), n)
+    return out
+
+
+def test_no_child_has_more_mumu_albums_than_its_parent(mumu, shared_data):
+    albums = _albums_per_node(mumu, _genre_counts(shared_data))
+    bigger = [(n, albums.get(n, 0), mumu.parent(n), albums.get(mumu.parent(n), 0))
+              for n in mumu.names if mumu.parent(n) != mumu.root
+              and albums.get(n, 0) > albums.get(mumu.parent(n), 0)]  # fmt: skip
+    assert bigger == []
+
+
+@pytest.mark.parametrize(
+    ("genre", "parent"),
+    [("Vocal Jazz", "Jazz"), ("Latin Jazz", "Jazz"), ("Brazilian Jazz", "Latin Jazz"),
+     ("Oldies & Retro", "Rock"), ("Retro Swing", "Oldies & Retro"), ("Blues Rock", "Rock"),
+     ("Southern Rock", "Rock"), ("Psychedelic Rock", "Rock"), ("Folk Rock", "Folk"),
+     ("Country Rock", "Country"), ("Disco", "Dance & Electronic")],
+)  # fmt: skip
+def test_parents_chosen_in_docs_taxonomy(mumu, genre, parent):
+    assert mumu.parent(genre) == parent  # docs/TAXONOMY.md says why
+
+
+def test_vocal_jazz_no_longer_overfills_broadway(mumu, shared_data):
+    albums = _albums_per_node(mumu, _genre_counts(shared_data))
+    kids = sum(albums.get(k, 0) for k in mumu.children("Broadway & Vocalists"))
+    assert kids <= 1.1 * albums["Broadway & Vocalists"]  # 1.56x with Vocal Jazz under it
