@@ -22,6 +22,7 @@ import platformdirs
 from hiergenre.data.images import DEFAULT_MAX_PIXELS, ImageDecodeError, load_square
 from hiergenre.data.manifest import Dataset
 from hiergenre.data.parallel import Progress, chunked_map
+from hiergenre.fileio import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -143,20 +144,20 @@ def _fill_row(item: tuple[int, str], array_path: str, size: int, max_pixels: int
 def _build(stem: Path, dataset: Dataset, size: int, progress, workers) -> None:
     """Decode every cover into a temporary array, checksum it, move it and its index in place."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stem.with_name(f".{stem.name}.{os.getpid()}.npy")
     shape = (len(dataset), size, size, 3)
-    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
-    del arr  # workers open the file themselves
     log.info("building image store %s (%d covers at %d px)", stem.name, shape[0], size)
-    fill = partial(_fill_row, array_path=str(tmp), size=size, max_pixels=DEFAULT_MAX_PIXELS)
-    items = [(i, str(p)) for i, p in enumerate(dataset.image_paths())]
-    try:
-        reasons = chunked_map(fill, items, workers, progress)
-    finally:
-        _OPEN.pop(str(tmp), None)
-    images = np.load(tmp, mmap_mode="r")
-    crcs = [zlib.crc32(images[r].tobytes()) for r in range(shape[0])]
-    del images
+    with atomic_path(stem.with_suffix(".npy")) as tmp:
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        del arr  # workers open the file themselves
+        fill = partial(_fill_row, array_path=str(tmp), size=size, max_pixels=DEFAULT_MAX_PIXELS)
+        items = [(i, str(p)) for i, p in enumerate(dataset.image_paths())]
+        try:
+            reasons = chunked_map(fill, items, workers, progress)
+        finally:
+            _OPEN.pop(str(tmp), None)
+        images = np.load(tmp, mmap_mode="r")
+        crcs = [zlib.crc32(images[r].tobytes()) for r in range(shape[0])]
+        del images
     ids = dataset.album_ids
     index = {
         "version": STORE_VERSION,
@@ -168,9 +169,6 @@ def _build(stem: Path, dataset: Dataset, size: int, progress, workers) -> None:
         "failures": {ids[i]: r for i, r in enumerate(reasons) if r is not None},
         "row_crc32": crcs,
     }
-    os.replace(tmp, stem.with_suffix(".npy"))
-    tmp_index = stem.with_name(f".{stem.name}.{os.getpid()}.json")
-    tmp_index.write_text(json.dumps(index), encoding="utf-8")
-    os.replace(tmp_index, stem.with_suffix(".json"))
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(index))  # the index last: it vouches
     if index["failures"]:
         log.warning("%d of %d covers could not be decoded", len(index["failures"]), shape[0])
