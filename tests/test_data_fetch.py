@@ -276,10 +276,12 @@ def test_sigkill_mid_fetch_then_rerun_completes_without_refetching(tmp_path):
         "import sys; from hiergenre.data.fetch import FetchConfig, fetch_covers;"
         "from hiergenre.data.http import HttpPolicy;"
         "http = HttpPolicy(user_agent='', rate_per_host=1000.0, retries=0);"
-        "fetch_covers(sys.argv[1], sys.argv[2], FetchConfig(workers=2, http=http))"
+        "fetch_covers(sys.argv[1], sys.argv[2], FetchConfig(workers=2, http=http,"
+        " sources=('url',), caa_base_url=sys.argv[3]))"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-c", code, str(source), str(out)], env=env)
+    args = [sys.executable, "-c", code, str(source), str(out), f"{server.url}/caa"]
+    proc = subprocess.Popen(args, env=env)
     ledger = out / LEDGER
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
