@@ -50,27 +50,37 @@ def fetch_cmd(
             help="MuMu metadata JSON, MuMu CSV, or a CSV with album_id and url and/or mbid."
         ),
     ],  # fmt: skip
-    out: Annotated[Path, typer.Option("--out", help="Folder for <album_id>.jpg and the ledger.")],
-    sources: Annotated[str, typer.Option(help="Sources to try, in order: caa,url.")] = ",".join(
-        _CFG.sources
-    ),
-    size: Annotated[int, typer.Option(help="Cover Art Archive size: 250|500|1200.")] = _CFG.size,
-    caa_base_url: Annotated[str, typer.Option(help="Cover Art Archive base URL (a mirror).")] = (
-        _CFG.caa_base_url
-    ),
-    mbid_kind: Annotated[str, typer.Option(help="What the mbid names: release-group|release.")] = (
-        _CFG.mbid_kind
-    ),
-    workers: Annotated[int, typer.Option(help="Downloads at once.")] = _CFG.workers,
-    rate: Annotated[float, typer.Option(help="Requests per second to one host.")] = (
-        _HTTP.rate_per_host
-    ),
-    timeout: Annotated[float, typer.Option(help="Read timeout in seconds.")] = _HTTP.read_timeout,
-    retries: Annotated[int, typer.Option(help="Retries on 429/5xx/timeouts.")] = _HTTP.retries,
-    max_mb: Annotated[float, typer.Option(help="Largest cover to accept, in MiB.")] = (
-        _HTTP.max_bytes / 2**20
-    ),
-    contact: Annotated[str, typer.Option(help="Your e-mail or URL, sent in the User-Agent.")] = "",
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder for <album_id>.jpg and the ledger.")
+    ],
+    sources: Annotated[
+        str, typer.Option(metavar="LIST", help="Sources to try, in order: caa,url.")
+    ] = ",".join(_CFG.sources),
+    size: Annotated[
+        int, typer.Option(metavar="PX", help="Cover Art Archive size: 250|500|1200.")
+    ] = _CFG.size,
+    caa_base_url: Annotated[
+        str, typer.Option(metavar="URL", help="Cover Art Archive base URL (a mirror).")
+    ] = (_CFG.caa_base_url),
+    mbid_kind: Annotated[
+        str, typer.Option(metavar="KIND", help="What the mbid names: release-group|release.")
+    ] = (_CFG.mbid_kind),
+    workers: Annotated[int, typer.Option(metavar="N", help="Downloads at once.")] = _CFG.workers,
+    rate: Annotated[
+        float, typer.Option(metavar="PER_S", help="Requests per second to one host.")
+    ] = (_HTTP.rate_per_host),
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Read timeout in seconds.")
+    ] = _HTTP.read_timeout,
+    retries: Annotated[
+        int, typer.Option(metavar="N", help="Retries on 429/5xx/timeouts.")
+    ] = _HTTP.retries,
+    max_mb: Annotated[
+        float, typer.Option(metavar="MIB", help="Largest cover to accept, in MiB.")
+    ] = (_HTTP.max_bytes / 2**20),
+    contact: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Your e-mail or URL, sent in the User-Agent.")
+    ] = "",
     retry_failed: Annotated[bool, typer.Option(help="Try earlier failures again.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan; fetch nothing.")] = False,
 ) -> None:
