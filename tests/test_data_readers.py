@@ -108,3 +108,16 @@ def test_mumu_metadata_in_all_three_formats(tmp_path, tax, layout):
     assert ds.report["format"] == "mumu-json"
     assert ds.album_ids == ["X1", "X2"]
     assert ds.label_sets == [["Rock", "Indie Rock"], ["Pop", "Jazz", "Bebop"]]
+
+
+def test_csv_rows_listing_one_album_per_genre_unite_labels(tmp_path, tax):
+    src = tmp_path / "src"
+    cover(src / "a.jpg", 1)
+    cover(src / "b.jpg", 2)
+    (src / "c.csv").write_text(
+        "image,labels,album_id\na.jpg,Pop,A\na.jpg,Rock,A\nb.jpg,Jazz,A\nb.jpg,Jazz,B\n"
+    )
+    ds = import_collection(src / "c.csv", tmp_path / "out", tax)
+    assert dict(zip(ds.album_ids, ds.label_sets, strict=True)) == {"A": ["Pop", "Rock"],
+                                                                   "B": ["Jazz"]}  # fmt: skip
+    assert [(s["album_id"], s["reason"]) for s in ds.report["skipped"]] == [("A", "duplicate-id")]

@@ -133,8 +133,9 @@ def read_folders(root: Path, levels: int = 1) -> ReadResult:
 
 def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns()) -> ReadResult:
     """CSV with an image column and a label column (labels joined by `label_sep`), optional
-    group and album-id columns; column names come from `columns`."""
-    res, seen = ReadResult(), set()
+    group and album-id columns; column names come from `columns`. Rows repeating an album id with
+    the same image add their labels to it (a collection listed once per genre)."""
+    res, seen = ReadResult(), {}
     col = columns
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
@@ -157,14 +158,17 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
             image = Path(image_text) if Path(image_text).is_absolute() else images / image_text
             cell = row.get(col.labels) or ""
             names = [x.strip() for x in cell.split(col.label_sep) if x.strip()]
-            if aid in seen:
-                res.skipped.append(skip(aid, image, "duplicate-id"))
+            first = seen.get(aid)
+            if first is not None and first.image == image:  # one album listed once per genre
+                first.names.extend(n for n in names if n not in first.names)
+            elif first is not None:
+                res.skipped.append(skip(aid, image, "duplicate-id", f"image of {aid} differs"))
             elif not names:
                 res.skipped.append(skip(aid, image, "no-labels"))
             else:
-                seen.add(aid)
                 group = (row.get(col.group) or "").strip()
-                res.albums.append(RawAlbum(aid, image, names, group, "csv"))
+                seen[aid] = RawAlbum(aid, image, names, group, "csv")
+                res.albums.append(seen[aid])
     return res
 
 
