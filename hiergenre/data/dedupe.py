@@ -24,6 +24,7 @@ NEAR_MAX_BITS = 4
 COLOUR_MAX_DIFF = 24  # of 255, per channel and quarter: re-encodes move colours a few units
 _BLOCK = 1024  # rows per block of the all-pairs comparison
 _MAX_PAIRS = 2_000_000  # candidate pairs checked at once by the index search
+_CROWD = 64  # a bucket this full (flat covers) is compared once, not again in every table
 _DCT = None
 
 
@@ -185,9 +186,9 @@ def _bucket_pairs(key: np.ndarray, dh, ph, col, max_bits: int, max_colour: int, 
     sorted_key = key[order]
     starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     ends = np.r_[starts[1:], len(key)]
-    big = (ends - starts) > _BLOCK
+    big = (ends - starts) > _CROWD
     out = []
-    for s, e in zip(starts[big], ends[big], strict=True):  # a crowded bucket: blockwise
+    for s, e in zip(starts[big], ends[big], strict=True):  # crowded: once for all tables
         rows = np.sort(order[s:e])
         digest = hashlib.sha1(rows.tobytes()).digest()
         if digest in crowded:

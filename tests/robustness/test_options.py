@@ -62,9 +62,18 @@ OTHER = [
     (["export", "{tmp}", "--onnx"], "is not a run directory"),
     (["export", "{tmp}"], "pass --onnx"),
     (["data", "import", "{tmp}/missing", "--out", "{tmp}/ds"], "does not exist"),
-    (["data", "import", "{tmp}", "--out", "{tmp}/ds", "--format", "xls"], "unknown format 'xls'"),
-    (["data", "import", "{tmp}", "--out", "{tmp}/ds", "--unknown", "keep"], "--unknown must be"),
-    (["data", "import", "{tmp}", "--out", "{tmp}/ds", "--duplicates", "x"], "--duplicates must"),
+    (
+        ["data", "import", "{tmp}", "--out", "{tmp}/ds", "--format", "xls"],
+        "--format 'xls' is not valid",
+    ),
+    (
+        ["data", "import", "{tmp}", "--out", "{tmp}/ds", "--unknown", "keep"],
+        "--unknown 'keep' is not valid",
+    ),
+    (
+        ["data", "import", "{tmp}", "--out", "{tmp}/ds", "--duplicates", "x"],
+        "--duplicates 'x' is not valid",
+    ),
     (["data", "stats", "{tmp}/missing"], "no manifest.csv"),
     (["data", "synth", "--out", "{tmp}/s", "--n", "0"], "n >= 1"),
     (["data", "synth", "--out", "{tmp}/s", "--n", "-5"], "n >= 1"),
