@@ -295,7 +295,7 @@ def test_sigkill_mid_fetch_then_rerun_completes_without_refetching(tmp_path):
     (out / ".c059.jpg.stale.tmp").write_bytes(b"\xff\xd8half")  # what a kill mid-write leaves
     asked = Counter(server.hits)
     second = fetch_covers(source, out, config(server, workers=3))
-    assert second.stale_temp_removed == 1
+    assert second.stale_temp_removed >= 1  # ours, and any the killed downloads left
     assert all(server.hits[f"/c/{int(a[1:])}"] == asked[f"/c/{int(a[1:])}"] for a in have)
     assert second.already_done == len(have)
     _assert_complete(out, covers)

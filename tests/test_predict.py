@@ -39,6 +39,7 @@ def test_paths_are_coherent_and_sorted(run):
     images = sorted((run / "data" / "images").glob("*.jpg"))[:3]
     results = predict_images(images, run / "run", top_k=4)
     tax = load_taxonomy()
+    trained = set(json.loads((run / "run" / "run.json").read_text())["trained_nodes"])
     assert [r["image"] for r in results] == [str(p) for p in images]
     for item in results:
         assert item["error"] is None and len(item["paths"]) == 4
@@ -47,7 +48,9 @@ def test_paths_are_coherent_and_sorted(run):
         for p in item["paths"]:
             names = p["path"]
             assert tax.path(names[-1]) == names  # a real root-to-node path
-            assert tax.is_leaf(names[-1])  # no threshold: greedy down to a leaf
+            # No threshold: greedy down to a leaf of the trained tree (40 covers leave some
+            # branches untrained, and which ones depends on the taxonomy's shape).
+            assert tax.is_leaf(names[-1]) or not trained & set(tax.children(names[-1]))
             assert all(a >= b for a, b in zip(p["probs"], p["probs"][1:], strict=False))
             assert 0 <= p["probs"][-1] <= p["probs"][0] <= 1 and p["score"] == p["probs"][-1]
         assert len({p["path"][0] for p in item["paths"]}) == 4
