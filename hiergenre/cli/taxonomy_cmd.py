@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.tree import Tree
 
 from hiergenre.cli.common import console, taxonomy_from_option
-from hiergenre.data.report import count_albums
 from hiergenre.taxonomy.build import build_table
 from hiergenre.taxonomy.explain import (
     GenreExplanation,
@@ -200,7 +199,11 @@ def explain_taxonomy_cmd(
 ) -> None:
     """Show a genre in context: path, level, subtree, siblings and what a model learns there."""
     tax = taxonomy_from_option(taxonomy)
-    counts = count_albums(data, tax) if data is not None else None
+    counts = None
+    if data is not None:  # only with --data: the data layer (PIL, pandas) stays unloaded otherwise
+        from hiergenre.data.report import count_albums
+
+        counts = count_albums(data, tax)
     explanation = explain_genre(tax, genre, depth=depth, counts=counts)
     if as_json:
         _echo_json(explanation.to_dict())

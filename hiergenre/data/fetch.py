@@ -18,9 +18,9 @@ import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
-from hiergenre import __version__
 from hiergenre.data.fetch_source import (
     MBID_KINDS,
     SIZES,
@@ -41,6 +41,14 @@ log = logging.getLogger(__name__)
 TEMP_GLOB = ".*.tmp"  # what `atomic_path` leaves behind when a process is killed
 
 
+def _version() -> str:
+    """The installed package's version (the package root sits above the data layer)."""
+    try:
+        return metadata.version("hiergenre")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 @dataclass(frozen=True)
 class FetchConfig:
     """Every default of `hiergenre data fetch`."""
@@ -58,7 +66,7 @@ class FetchConfig:
     def user_agent(self) -> str:
         """`hiergenre/<version> (+<contact>)`: who is asking and how to reach them."""
         contact = f" (+{self.contact})" if self.contact else ""
-        return f"hiergenre/{__version__}{contact}"
+        return f"hiergenre/{_version()}{contact}"
 
     def validate(self) -> None:
         """ConfigError (one line) for a value out of range."""
