@@ -4,7 +4,14 @@ Importing this package registers tiny, koenig-multilabel, koenig-singlelabel, re
 style and hierarchical.
 """
 
-from hiergenre.models import hierarchical, koenig, lite0, resnet, style  # noqa: F401 (register)
+from hiergenre.models import (  # noqa: F401 (register)
+    hierarchical,
+    koenig,
+    lite0,
+    resnet,
+    style,
+    timm_encoder,
+)
 from hiergenre.models.base import (
     IMAGENET_MEAN,
     IMAGENET_STD,

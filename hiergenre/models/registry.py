@@ -13,6 +13,8 @@ from hiergenre.taxonomy import LabelSpace, Taxonomy, get_label_space
 
 Factory = Callable[[Any, "LabelSpace | None", Taxonomy], Any]
 _MODELS: dict[str, tuple[type, Factory]] = {}
+# Families named `family/<member>`: the member fills this config field (`timm/resnet50`).
+_FAMILY_FIELD = {"timm": "model_name"}
 
 
 def register_model(name: str, config_class: type | None = None) -> Callable[[Factory], Factory]:
@@ -38,7 +40,16 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
+def split_name(name: str) -> tuple[str, dict[str, str]]:
+    """`timm/resnet50` -> ("timm", {"model_name": "resnet50"}); other names map to themselves."""
+    family, sep, member = name.partition("/")
+    if sep and family in _FAMILY_FIELD:
+        return family, {_FAMILY_FIELD[family]: member}
+    return name, {}
+
+
 def _lookup(name: str) -> tuple[type, Factory]:
+    name = split_name(name)[0]
     if name not in _MODELS:
         close = difflib.get_close_matches(name, list(_MODELS), n=3)
         hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
@@ -53,7 +64,9 @@ def model_config_class(name: str) -> type:
 
 def make_config(name: str, **overrides: Any) -> Any:
     """A model's config with `overrides` filled in; unknown keys raise ConfigError."""
-    config_class = model_config_class(name)
+    family, member = split_name(name)
+    overrides = {**overrides, **member}
+    config_class = model_config_class(family)
     valid = [f.name for f in dataclasses.fields(config_class)]
     unknown = sorted(set(overrides) - set(valid))
     if unknown:

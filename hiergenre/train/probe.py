@@ -1,0 +1,238 @@
+"""Linear probes: a frozen encoder's head fitted as a convex problem on cached features.
+
+Features are standardised with the training part's mean and std; each head is an L2-regularised
+logistic regression solved full-batch with L-BFGS (strong Wolfe line search), once per L2
+strength of a small grid, warm-started from the strongest; the strength with the lowest dev
+log loss wins, and with `refit` the head is fitted again on train + dev at that strength. The
+standardisation is folded into the weights at the end, so the result is a plain linear layer
+`logits = features @ weight.T + bias` on the raw features.
+
+A head is one or more independent groups of output columns (`Group`): a softmax over the classes
+for single-label targets, a sigmoid per node for multi-label targets, and for a hierarchical
+model one group per branch (the children of one parent, fitted on the albums that carry the
+parent), each with its own L2 strength chosen on its own dev albums. Because the groups share
+nothing, fitting them apart gives the optimum of the summed objective.
+
+Columns no training album carries get weight 0 and bias -`ABSENT_LOGIT` (never predicted);
+sigmoid columns every album of the group carries get +`ABSENT_LOGIT`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hiergenre.errors import ConfigError
+
+log = logging.getLogger(__name__)
+ABSENT_LOGIT = 20.0
+KINDS = ("softmax", "sigmoid")
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """How linear probes are fitted.
+
+    `l2_grid`: strengths of 0.5 * l2 * ||W||^2 added to the mean log loss (scikit-learn's C is
+    1 / (l2 * n_train)); `refit`: fit again on train + dev at the chosen strength."""
+
+    l2_grid: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+    max_iter: int = 300
+    refit: bool = True
+    class_balanced: bool = False  # softmax groups: weight albums by inverse class frequency
+
+
+@dataclass(frozen=True)
+class Group:
+    """Output columns fitted together: `kind` softmax or sigmoid; `parent` the target column the
+    group's albums must carry (-1: every album)."""
+
+    columns: tuple[int, ...]
+    kind: str
+    parent: int = -1
+
+
+@dataclass
+class ProbeFit:
+    """A fitted head: weight (K, D), bias (K,) on raw features, and what was chosen per group."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    choices: list[dict] = field(default_factory=list)
+
+    def record(self) -> dict:
+        """JSON-ready summary for a run's summary.json."""
+        l2s = sorted({c["l2"] for c in self.choices if c.get("l2") is not None})
+        return {"solver": "lbfgs", "groups": len(self.choices), "chosen_l2": l2s,
+                "per_group": self.choices}  # fmt: skip
+
+
+def flat_groups(size: int, kind: str) -> list[Group]:
+    """One group over every column: a softmax (single-label) or a sigmoid per column."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown probe kind {kind!r}: choose softmax or sigmoid")
+    return [Group(tuple(range(size)), kind)]
+
+
+def branch_groups(parent_index: np.ndarray, kind: str) -> list[Group]:
+    """One group per branch of a tree (children of the root, then of each internal node);
+    `parent_index` (K,) gives each node's parent column, -1 for level-1 nodes."""
+    parents = np.asarray(parent_index)
+    groups = []
+    for p in [-1, *sorted(set(parents.tolist()) - {-1})]:
+        groups.append(Group(tuple(np.flatnonzero(parents == p).tolist()), kind, int(p)))
+    return groups
+
+
+def _loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, kind: str) -> torch.Tensor:
+    """Weighted mean log loss of one group: softmax over columns, or BCE per column."""
+    if kind == "softmax":
+        per = -(y * F.log_softmax(logits, dim=1)).sum(1)
+    else:
+        per = F.binary_cross_entropy_with_logits(logits, y, reduction="none").sum(1)
+    return (per * w).sum() / w.sum()
+
+
+def _solve(x, y, w, kind, l2, init, max_iter) -> tuple[torch.Tensor, torch.Tensor]:
+    """Minimise mean log loss + 0.5 * l2 * ||W||^2 with L-BFGS; returns (W (k, D), b (k,))."""
+    weight = init[0].clone().requires_grad_(True)
+    bias = init[1].clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=max_iter, history_size=20,
+                            tolerance_grad=1e-6, tolerance_change=1e-10,
+                            line_search_fn="strong_wolfe")  # fmt: skip
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = _loss(x @ weight.T + bias, y, w, kind) + 0.5 * l2 * (weight**2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def _rows_of(group: Group, targets: np.ndarray) -> np.ndarray:
+    """Albums a group learns from: those carrying its parent (and, for softmax, some column)."""
+    rows = np.ones(len(targets), bool) if group.parent < 0 else targets[:, group.parent] > 0
+    if group.kind == "softmax":
+        rows &= targets[:, list(group.columns)].sum(1) > 0
+    return np.flatnonzero(rows)
+
+
+def _sample_weights(y: np.ndarray, kind: str, balanced: bool) -> np.ndarray:
+    if kind != "softmax" or not balanced:
+        return np.ones(len(y))
+    counts = y.sum(0)
+    per_class = np.where(counts > 0, len(y) / (np.maximum(counts, 1) * (counts > 0).sum()), 0)
+    return (y * per_class).sum(1)
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, kind: str, balanced: bool):
+    if kind == "softmax":
+        y = y / y.sum(1, keepdims=True)
+    w = _sample_weights(y, kind, balanced)
+    return (torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64),
+            torch.as_tensor(w, dtype=torch.float64))  # fmt: skip
+
+
+def _constant_columns(group: Group, y_tr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(columns to fit, bias of every column): absent ones -ABSENT_LOGIT, sigmoid columns that
+    every album carries +ABSENT_LOGIT, a softmax group's single present column 0."""
+    pos, n = y_tr.sum(0), len(y_tr)
+    bias = np.full(len(group.columns), -ABSENT_LOGIT)
+    if group.kind == "softmax":
+        live = pos > 0
+        bias[live] = 0.0 if live.sum() == 1 else -ABSENT_LOGIT
+        return (np.flatnonzero(live) if live.sum() >= 2 else np.zeros(0, int)), bias
+    bias[(pos == n) & (n > 0)] = ABSENT_LOGIT
+    return np.flatnonzero((pos > 0) & (pos < n)), bias
+
+
+def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[float]]:
+    """Fits [(l2, (W, b))] from the strongest L2 down (warm starts) and their dev log losses."""
+    dim, k = train[0].shape[1], train[1].shape[1]
+    init = (torch.zeros(k, dim, dtype=torch.float64), torch.zeros(k, dtype=torch.float64))
+    fits, scores = [], []
+    for l2 in sorted(config.l2_grid, reverse=True):
+        init = _solve(*train, kind, l2, init, config.max_iter)
+        fits.append((l2, init))
+        if dev is not None:
+            with torch.no_grad():
+                scores.append(float(_loss(dev[0] @ init[0].T + init[1], dev[1], dev[2], kind)))
+    return fits, scores
+
+
+def fit_group(
+    group: Group,
+    x: dict[str, np.ndarray],
+    targets: dict[str, np.ndarray],
+    config: ProbeConfig,
+    fallback_l2: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Fit one group on standardised features; x/targets keyed 'train' and 'dev'.
+
+    Returns W (k, D), b (k,) for the group's columns and a record of the choice."""
+    cols = list(group.columns)
+    tr = _rows_of(group, targets["train"])
+    y_tr = targets["train"][tr][:, cols]
+    keep, bias = _constant_columns(group, y_tr)
+    weight = np.zeros((len(cols), x["train"].shape[1]))
+    record = {"columns": len(cols), "fitted": len(keep), "train": len(tr), "l2": None}
+    if not len(keep):
+        return weight, bias, record
+    dv = _rows_of(group, targets["dev"])
+    dev_y = targets["dev"][dv][:, cols][:, keep]
+    if group.kind == "softmax":
+        dv, dev_y = dv[dev_y.sum(1) > 0], dev_y[dev_y.sum(1) > 0]
+    train = _tensors(x["train"][tr], y_tr[:, keep], group.kind, config.class_balanced)
+    dev = _tensors(x["dev"][dv], dev_y, group.kind, False) if len(dv) else None
+    fits, scores = _over_grid(train, dev, group.kind, config)
+    if scores:
+        l2, best = fits[int(np.argmin(scores))]
+    else:  # no dev album for this branch: the root group's choice, else the middle of the grid
+        grid = sorted(config.l2_grid)
+        l2 = fallback_l2 if fallback_l2 in grid else grid[len(grid) // 2]
+        best = dict(fits)[l2]
+    losses = {f[0]: s for f, s in zip(fits, scores, strict=False)}
+    record.update(l2=l2, dev=len(dv), dev_loss=losses)
+    if config.refit and len(dv):
+        both_x = np.concatenate([x["train"][tr], x["dev"][dv]])
+        both_y = np.concatenate([y_tr[:, keep], dev_y])
+        both = _tensors(both_x, both_y, group.kind, config.class_balanced)
+        best = _solve(*both, group.kind, l2, best, config.max_iter)
+    weight[keep], bias[keep] = best[0].numpy(), best[1].numpy()
+    return weight, bias, record
+
+
+def fit_probe(
+    features: dict[str, np.ndarray],
+    targets: dict[str, np.ndarray],
+    groups: list[Group],
+    config: ProbeConfig | None = None,
+) -> ProbeFit:
+    """Fit every group on train (choosing L2 on dev); features (N, D), targets (N, K) multi-hot
+    per part 'train' / 'dev'. The result acts on RAW features (standardisation folded in)."""
+    config = config or ProbeConfig()
+    if not config.l2_grid or min(config.l2_grid) <= 0:
+        raise ConfigError("the probe's l2_grid needs at least one positive strength")
+    mean = features["train"].mean(0)
+    std = features["train"].std(0)
+    std = np.where(std > 1e-8, std, 1.0)
+    x = {p: (np.asarray(f, np.float64) - mean) / std for p, f in features.items()}
+    size = targets["train"].shape[1]
+    weight, bias = np.zeros((size, x["train"].shape[1])), np.full(size, -ABSENT_LOGIT)
+    choices, root_l2 = [], None
+    for group in groups:
+        w, b, record = fit_group(group, x, targets, config, root_l2)
+        if group.parent < 0 and record["l2"] is not None:
+            root_l2 = record["l2"]
+        cols = list(group.columns)
+        weight[cols], bias[cols] = w, b
+        choices.append({"parent": group.parent, "kind": group.kind, **record})
+    raw_weight = weight / std
+    raw_bias = bias - raw_weight @ mean
+    return ProbeFit(raw_weight.astype(np.float32), raw_bias.astype(np.float32), choices)

@@ -1,0 +1,140 @@
+"""Linear probes: L-BFGS logistic regression on standardised features, L2 chosen on dev."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit, softmax
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from hiergenre.errors import ConfigError
+from hiergenre.train.probe import (
+    ABSENT_LOGIT,
+    Group,
+    ProbeConfig,
+    branch_groups,
+    fit_probe,
+    flat_groups,
+)
+
+
+def blobs(n: int, d: int, k: int, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian classes at random centres, then scaled and shifted (raw features are not unit)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d))
+    y = rng.integers(0, k, n)
+    x = centres[y] + noise * rng.normal(size=(n, d))
+    return x * rng.uniform(0.5, 20, d) + rng.normal(0, 5, d), y
+
+
+def sklearn_probs(x_tr, y_tr, x_te, l2):
+    """The same problem through scikit-learn: C = 1 / (l2 * n)."""
+    scaler = StandardScaler().fit(x_tr)
+    clf = LogisticRegression(C=1 / (l2 * len(x_tr)), max_iter=10000, tol=1e-10)
+    clf.fit(scaler.transform(x_tr), y_tr)
+    return clf.predict_proba(scaler.transform(x_te))
+
+
+def test_softmax_probe_matches_sklearn_on_raw_features():
+    x, y = blobs(500, 30, 4, noise=2.0)
+    onehot = np.eye(4)[y]
+    cfg = ProbeConfig(l2_grid=(3e-3,), refit=False)
+    parts = {"train": x[:350], "dev": x[350:]}
+    fit = fit_probe(
+        parts, {"train": onehot[:350], "dev": onehot[350:]}, flat_groups(4, "softmax"), cfg
+    )
+    ours = softmax(x[350:] @ fit.weight.T + fit.bias, axis=1)
+    ref = sklearn_probs(x[:350], y[:350], x[350:], 3e-3)
+    assert np.abs(ours - ref).max() < 2e-3
+    assert fit.record()["chosen_l2"] == [3e-3]
+
+
+def test_l2_is_the_grid_value_with_the_lowest_dev_log_loss():
+    x, y = blobs(240, 60, 3, noise=4.0, seed=1)  # few, noisy albums: regularisation matters
+    onehot = np.eye(3)[y]
+    grid = (1e-4, 1e-2, 1.0)
+    fit = fit_probe({"train": x[:160], "dev": x[160:]},
+                    {"train": onehot[:160], "dev": onehot[160:]}, flat_groups(3, "softmax"),
+                    ProbeConfig(l2_grid=grid, refit=False))  # fmt: skip
+    losses = []
+    for l2 in grid:
+        p = sklearn_probs(x[:160], y[:160], x[160:], l2)
+        losses.append(-np.log(p[np.arange(80), y[160:]]).mean())
+    chosen = fit.choices[0]
+    assert chosen["l2"] == grid[int(np.argmin(losses))]
+    assert chosen["dev_loss"][chosen["l2"]] == pytest.approx(min(losses), abs=2e-3)
+
+
+def test_refit_uses_train_and_dev_at_the_chosen_strength():
+    x, y = blobs(300, 10, 3, noise=1.5, seed=2)
+    onehot = np.eye(3)[y]
+    fit = fit_probe({"train": x[:200], "dev": x[200:]},
+                    {"train": onehot[:200], "dev": onehot[200:]}, flat_groups(3, "softmax"),
+                    ProbeConfig(l2_grid=(1e-2,), refit=True))  # fmt: skip
+    ours = softmax(x @ fit.weight.T + fit.bias, axis=1)
+    # standardised with the TRAIN part's statistics, fitted on all 300 albums
+    scaler = StandardScaler().fit(x[:200])
+    clf = LogisticRegression(C=1 / (1e-2 * 300), max_iter=10000, tol=1e-10)
+    clf.fit(scaler.transform(x), y)
+    assert np.abs(ours - clf.predict_proba(scaler.transform(x))).max() < 2e-3
+
+
+def test_sigmoid_probe_fits_each_column_and_pins_constant_ones():
+    x, y = blobs(400, 8, 2, noise=1.0, seed=3)
+    targets = np.stack([y == 1, y == 0, np.zeros(400, bool), np.ones(400, bool)], 1).astype(float)
+    fit = fit_probe({"train": x[:300], "dev": x[300:]},
+                    {"train": targets[:300], "dev": targets[300:]}, flat_groups(4, "sigmoid"),
+                    ProbeConfig(l2_grid=(1e-3,), refit=False))  # fmt: skip
+    p = expit(x[300:] @ fit.weight.T + fit.bias)
+    ref = sklearn_probs(x[:300], (y[:300] == 1).astype(int), x[300:], 1e-3)[:, 1]
+    assert np.abs(p[:, 0] - ref).max() < 2e-3
+    assert ((p[:, 0] > 0.5) == (y[300:] == 1)).mean() > 0.9
+    assert np.all(fit.weight[2:] == 0)
+    assert fit.bias[2] == -ABSENT_LOGIT and fit.bias[3] == ABSENT_LOGIT
+    assert fit.choices[0]["fitted"] == 2
+
+
+def test_branch_groups_follow_the_parent_index():
+    # root -> a (0), b (1); a -> c (2), d (3); d -> e (4)
+    groups = branch_groups(np.array([-1, -1, 0, 0, 3]), "softmax")
+    assert [(g.parent, g.columns) for g in groups] == [(-1, (0, 1)), (0, (2, 3)), (3, (4,))]
+
+
+def test_a_branch_learns_only_from_albums_carrying_its_parent():
+    x, y = blobs(600, 6, 5, noise=1.0, seed=4)
+    # columns a, b, c, d, e with c, d, e children of a; classes 0-2 -> a>c, a>d, a>e; 3-4 -> b
+    targets = np.zeros((600, 5))
+    targets[:, 0] = y < 3
+    targets[:, 1] = y >= 3
+    for cls in range(3):
+        targets[y == cls, 2 + cls] = 1
+    groups = branch_groups(np.array([-1, -1, 0, 0, 0]), "softmax")
+    fit = fit_probe({"train": x[:400], "dev": x[400:]},
+                    {"train": targets[:400], "dev": targets[400:]}, groups,
+                    ProbeConfig(l2_grid=(1e-2,), refit=False))  # fmt: skip
+    under_a = np.flatnonzero(y[:400] < 3)
+    scaler = StandardScaler().fit(x[:400])  # the probe standardises with ALL training albums
+    clf = LogisticRegression(C=1 / (1e-2 * len(under_a)), max_iter=10000, tol=1e-10)
+    clf.fit(scaler.transform(x[under_a]), y[under_a])
+    ours = softmax(x[400:] @ fit.weight[2:].T + fit.bias[2:], axis=1)
+    assert np.abs(ours - clf.predict_proba(scaler.transform(x[400:]))).max() < 2e-3
+    assert [c["train"] for c in fit.choices] == [400, len(under_a)]
+
+
+def test_a_softmax_branch_with_one_present_child_gives_it_everything():
+    x, _ = blobs(50, 3, 2, noise=1.0, seed=5)
+    targets = np.zeros((50, 3))
+    targets[:, 0] = 1
+    targets[:, 1] = 1  # every album is a > b; sibling c never occurs
+    groups = [Group((0,), "softmax"), Group((1, 2), "softmax", parent=0)]
+    fit = fit_probe({"train": x, "dev": x}, {"train": targets, "dev": targets}, groups)
+    p = softmax(x @ fit.weight[1:].T + fit.bias[1:], axis=1)
+    assert np.all(p[:, 0] > 1 - 1e-6)
+
+
+def test_a_grid_without_positive_strength_is_refused():
+    x, y = blobs(20, 3, 2, noise=1.0)
+    with pytest.raises(ConfigError, match="l2_grid"):
+        fit_probe({"train": x, "dev": x}, {"train": np.eye(2)[y], "dev": np.eye(2)[y]},
+                  flat_groups(2, "softmax"), ProbeConfig(l2_grid=(0.0,)))  # fmt: skip
