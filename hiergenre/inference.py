@@ -190,6 +190,10 @@ def predict_rows(
     kept = store.usable(np.asarray(rows, dtype=np.int64))
     if len(kept) < len(rows):
         log.warning("leaving out %d rows whose cover failed to decode", len(rows) - len(kept))
+    from hiergenre.featcache import encoder_is_frozen
+
+    if encoder_is_frozen(model):  # the memoised features of the same encoder on the same covers
+        return _rows_from_features(model, preprocess, store, kept, device)
     start = time.perf_counter()
     chunks = [
         predict_pixels(model, preprocess, np.asarray(store.images[kept[i : i + batch_size]]),
@@ -200,3 +204,18 @@ def predict_rows(
     num_nodes = model.label_space.taxonomy.num_nodes
     probs = np.concatenate(chunks) if chunks else np.zeros((0, num_nodes), np.float32)
     return probs, kept, seconds
+
+
+def _rows_from_features(model, preprocess, store, kept, device) -> tuple:
+    """`predict_rows` for a frozen encoder: its cached features of the covers (`featcache`,
+    computed by the same `preprocess` + encoder on first use), then the head. The seconds are
+    those of the head alone."""
+    from hiergenre.featcache import select, store_features
+
+    feats, every = store_features(model, preprocess, store, device)
+    start = time.perf_counter()
+    model = model.to(device).eval()
+    with torch.inference_mode():
+        x = select(feats, every, kept).to(device)
+        probs = to_node_probabilities(model, model.node_probs(model.head(x)).float())
+    return probs.cpu().numpy().astype(np.float32), kept, time.perf_counter() - start

@@ -1,4 +1,5 @@
-"""Frozen-encoder fast path: features computed once per part, cached and reused; heads train."""
+"""Frozen-encoder fast path: features of every cover computed once per encoder, cached and
+reused by other splits and heads; heads fit on them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import torch
 from helpers import covers_dataset, tiny_model
 
 from hiergenre.data import load_dataset, make_split
+from hiergenre.featcache import encoder_is_frozen
 from hiergenre.taxonomy import Taxonomy
 from hiergenre.train import OptimSpec, TrainConfig, fit, load_checkpoint
-from hiergenre.train.features import encoder_is_frozen
 
 PARENTS = {
     "Rock": "Music", "Jazz": "Music", "Metal": "Rock", "Punk": "Rock",
@@ -37,9 +38,9 @@ def test_frozen_encoder_trains_only_the_head_on_cached_features(tmp_path, setup)
     head_before = model.head.weight.detach().clone()
     events = []
     fit(model, dataset, split, CFG, tmp_path / "a", lambda e, i: events.append(e))
-    assert events.count("features") == 3  # train, dev, test
+    assert events.count("features") == 1  # every cover at once, parts index into them
     cache = sorted((tmp_path / "cache" / "features").glob("*.safetensors"))
-    assert len(cache) == 3
+    assert len(cache) == 1
     stamps = [p.stat().st_mtime_ns for p in cache]
     for key, value in model.encoder.state_dict().items():
         assert torch.equal(value, encoder_before[key])
@@ -49,6 +50,11 @@ def test_frozen_encoder_trains_only_the_head_on_cached_features(tmp_path, setup)
     fit(again, dataset, split, CFG, tmp_path / "b")
     assert [p.stat().st_mtime_ns for p in cache] == stamps  # reused, not rewritten
     assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
+    other = make_split(dataset, "multilabel", seed=7, taxonomy=tax)  # another fold, same covers
+    assert other != split
+    fit(tiny_model(tax).freeze_encoder(), dataset, other, CFG, tmp_path / "c")
+    assert sorted((tmp_path / "cache" / "features").glob("*.safetensors")) == cache
+    assert [p.stat().st_mtime_ns for p in cache] == stamps
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["frozen_encoder_fast_path"] and summary["trainable_params"] < summary["params"]
     ckpt = load_checkpoint(tmp_path / "a" / "best")

@@ -81,8 +81,11 @@ def table(payload: dict) -> tuple[list[str], list[list[str]]]:
         poster = POSTER.get(r["name"], {})
         cells = [r["name"] + (" (baseline)" if r["kind"] == "baseline" else ""),
                  f"{r['output']} / {r['label_space']}"]  # fmt: skip
+        sd = r.get("metrics_sd", {})
         for key, _, _ in COLUMNS:
             cell = fmt(m.get(key), key)
+            if sd.get(key) is not None:
+                cell += f" ± {sd[key]:.3f}"
             if key in poster:
                 cell += f" ({poster[key]:.3f})"
             cells.append(cell)
@@ -91,10 +94,21 @@ def table(payload: dict) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def _folds_line(setting: dict) -> list[str]:
+    """How a K-fold run was split (nothing for a single split)."""
+    if not setting.get("folds"):
+        return []
+    grouped = ("group-aware (each artist in one fold)" if setting.get("group_aware") else
+               "NOT group-aware: the dataset names no groups (artists)")  # fmt: skip
+    return [f"{setting['folds']}-fold cross-validation, stratified, {grouped}; every number is "
+            "the mean ± sd over folds."]  # fmt: skip
+
+
 def headline(payload: dict) -> list[str]:
     """The lines printed under the table: dataset, weights, and the done-when checks."""
     s = payload["setting"]
-    lines = [
+    lines = _folds_line(s)
+    lines += [
         f"Dataset: {s['dataset']} ({s['albums']} albums; split {s['train_albums']} train / "
         f"{s['test_albums']} test, saved as {s['split']}). Single-label columns: "
         f"{s['test_single_label_albums']} test albums with exactly one of {len(s['classes'])} "

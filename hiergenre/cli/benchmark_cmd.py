@@ -30,6 +30,8 @@ def _progress(quiet: bool):
             console_err.print(f"  epoch {info['epoch']}  loss {info['train_loss']:.4f}  "
                               f"dev {metric} {dev.get(metric, float('nan')):.4f}",
                               highlight=False)  # fmt: skip
+        elif event == "fold":
+            console_err.print(f"[bold]fold {info['fold']} of {info['folds']}[/]")
         elif event == "done":
             seconds = time.perf_counter() - started.get(info["name"], time.perf_counter())
             console_err.print(f"  done in {seconds:.0f} s", highlight=False)
@@ -71,6 +73,12 @@ def benchmark(
         "each model's plan, 64 px on CPU; real covers want 128-224).",
     ),
     weights: str = o(None, "--weights", help="Local ImageNet ResNet-101 weights file."),
+    folds: int = o(
+        None,
+        "--folds",
+        help="K-fold cross-validation (stratified, group-aware when "
+        "the dataset has groups): mean +- sd of every metric.",
+    ),  # fmt: skip
     no_plots: bool = o(False, "--no-plots", help="Skip the PNG plots."),
     quiet: bool = o(False, "--quiet", "-q", help="No progress lines."),
 ) -> None:
@@ -81,6 +89,7 @@ def benchmark(
     config = BenchmarkConfig(
         data=data, models=parse_models(models), quick=quick, out=str(out), seed=seed,
         epochs=epochs, image_size=image_size, weights=weights, plots=not no_plots, **given,
+        folds=folds,
     )  # fmt: skip
     payload = run_benchmark(config, _progress(quiet))
     render_benchmark(payload)

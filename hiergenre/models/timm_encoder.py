@@ -23,6 +23,7 @@ import torch
 
 from hiergenre.errors import CheckpointError, ConfigError
 from hiergenre.models.base import Encoder, GenreModel, check_choice, pretrained_flat_model
+from hiergenre.models.frozen import encoder_flags, feature_encoder
 from hiergenre.models.registry import register_model
 from hiergenre.models.resnet import read_state_dict
 from hiergenre.taxonomy import LabelSpace, Taxonomy
@@ -157,6 +158,7 @@ class TimmConfig:
     mode: str = "frozen"
     output: str = "sigmoid"
     drop_rate: float = 0.0
+    features: str = "pooled"  # pooled | style | pooled+style (see models/frozen.py)
 
 
 @register_model("timm")
@@ -165,5 +167,7 @@ def timm_model(
 ) -> GenreModel:
     """Any timm model (`timm/<name>`) as the encoder, with a linear head."""
     check_choice("weights", config.weights, ("hub", "none"))
-    encoder = TimmEncoder(config.model_name, config.weights, config.weights_file, config.drop_rate)
+    base = TimmEncoder(config.model_name, config.weights, config.weights_file, config.drop_rate)
+    encoder = feature_encoder(base, f"timm/{config.model_name}", config.features)
+    encoder.pretrained, encoder.notice = encoder_flags(encoder)
     return pretrained_flat_model(encoder, config, label_space, taxonomy)

@@ -32,9 +32,28 @@ def pick_device(name: str, ctx: DistContext = DistContext()) -> torch.device:
     return torch.device("cuda", ctx.local_rank)
 
 
+def param_groups(model: nn.Module, spec: OptimSpec) -> list[dict]:
+    """Trainable parameters as optimizer groups: a pretrained encoder being fine-tuned learns at
+    `lr * encoder_lr_scale`, everything else at `lr`."""
+    inner = getattr(model, "model", model)  # HeadOnly wraps the GenreModel
+    encoder = getattr(inner, "encoder", None)
+    slow: list[nn.Parameter] = []
+    if encoder is not None and getattr(inner, "pretrained", None):
+        slow = [p for p in encoder.parameters() if p.requires_grad]
+    ids = {id(p) for p in slow}
+    fast = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+    groups = [{"params": fast, "lr": spec.lr}]
+    if slow:
+        groups.append({"params": slow, "lr": spec.lr * spec.encoder_lr_scale})
+    return [g for g in groups if g["params"]]
+
+
 def build_optimizer(params, spec: OptimSpec) -> torch.optim.Optimizer:
-    """AdamW or SGD (Nesterov momentum) over the trainable parameters."""
-    params = [p for p in params if p.requires_grad]
+    """AdamW or SGD (Nesterov momentum) over the trainable parameters (or `param_groups`)."""
+    params = list(params)
+    if params and not isinstance(params[0], dict):
+        params = [{"params": [p for p in params if p.requires_grad], "lr": spec.lr}]
+    params = [g for g in params if g["params"]]
     if not params:
         raise ConfigError("the model has no trainable parameter: unfreeze something")
     if spec.optimizer == "sgd":

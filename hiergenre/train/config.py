@@ -34,6 +34,8 @@ BALANCES = ("auto", "none", "pos-weight", "class-balanced", "sampler")
 LOSSES = ("auto", "bce", "ce", "conditional", "mcloss")
 DEVICES = ("auto", "cpu", "cuda")
 MIN_IMAGE_SIZE = 32
+CPU_IMAGE_SIZE = 64  # the input size of models without a native one (the poster's CNNs on CPU)
+SOLVERS = ("auto", "lbfgs", "gradient")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class ModelSpec:
     name: str = "koenig-multilabel"
     label_space: str = "auto"  # auto: the model's default (koenig12 for koenig-singlelabel)
     weights: str | None = None  # a local weights file (resnet101)
-    frozen: bool | None = None  # None: the model's own default (lite0/style frozen)
+    frozen: bool | None = None  # None: the model's own default (lite0/style/timm frozen)
+    flip: bool | None = None  # flip-averaged features; None: on for frozen encoders
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -54,7 +57,7 @@ class DataSpec:
     path: str | None = None  # None: the built-in synthetic set
     split: str = "auto"  # a split JSON file, a mode, or auto: singlelabel for softmax models
     group_aware: bool = False
-    image_size: int = 64  # CPU-friendly default; the poster used 224
+    image_size: int | None = None  # None: a pretrained encoder's native size, else 64 (CPU)
     augment: bool = True
     num_workers: int = -1  # -1: 0 on CPU, 4 on CUDA
     taxonomy: str | None = None  # None: the shipped MuMu taxonomy
@@ -71,6 +74,7 @@ class OptimSpec:
     schedule: str = "cosine"
     step_size: int = 10  # epochs between decays for the step schedule
     gamma: float = 0.1
+    encoder_lr_scale: float = 0.1  # fine-tuning a pretrained encoder: its lr = lr * this
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class TrainConfig:
     compile: bool = False
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
     log_every: int = 10  # steps between progress events (and non-finite loss checks)
+    solver: str = "auto"  # auto: lbfgs (a linear probe) for frozen encoders, else gradient
+    l2_grid: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)  # probe L2 choices
 
 
 _SECTIONS = {"model": ModelSpec, "data": DataSpec, "optim": OptimSpec}
@@ -110,6 +116,11 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     _check_choice(config.balance, BALANCES, "balance mode")
     _check_choice(config.loss, LOSSES, "loss")
     _check_choice(config.device, DEVICES, "device")
+    _check_choice(config.solver, SOLVERS, "solver")
+    if not config.l2_grid or min(config.l2_grid) <= 0:
+        raise ConfigError(f"l2_grid needs positive strengths, got {list(config.l2_grid)}")
+    if not config.optim.encoder_lr_scale > 0:
+        raise ConfigError(f"encoder_lr_scale must be positive, got {config.optim.encoder_lr_scale}")
     if config.kind == "hierarchical" and config.loss not in (
         "auto",
         "conditional",
@@ -124,7 +135,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     for name, value in positive.items():
         if value < 1:
             raise ConfigError(f"--{name} must be at least 1, got {value}")
-    if config.data.image_size < MIN_IMAGE_SIZE:
+    if config.data.image_size is not None and config.data.image_size < MIN_IMAGE_SIZE:
         raise ConfigError(
             f"--image-size must be at least {MIN_IMAGE_SIZE} pixels, got {config.data.image_size}"
         )
@@ -159,6 +170,9 @@ def _coerce(cls: type, key: str, value: Any, where: str) -> Any:
         ok = isinstance(value, str)
     elif annotation.startswith("dict"):
         ok = isinstance(value, dict)
+    elif annotation.startswith("tuple"):
+        ok = isinstance(value, (list, tuple))
+        value = tuple(value) if ok else value
     else:
         ok = True
     if not ok:

@@ -96,7 +96,7 @@ def make_runner(
         data.datasets["train"], batch_size=config.batch_size // ctx.world_size, sampler=sampler,
         num_workers=_num_workers(config, device), pin_memory=cuda,
     )  # fmt: skip
-    optimizer = build.build_optimizer(model.parameters(), config.optim)
+    optimizer = build.build_optimizer(build.param_groups(model, config.optim), config.optim)
     scheduler = build.build_scheduler(optimizer, config.optim, config.epochs)
     criterion = build.build_criterion(model, config, data.targets["train"], device)
     train_model = model
@@ -229,6 +229,31 @@ def train_epochs(r: Runner, state: RunState, progress: Progress) -> tuple[str, s
     return "completed", ""
 
 
+def probe_epoch(r: Runner, state: RunState, progress: Progress) -> tuple[str, str]:
+    """The head fitted as a linear probe (train/headfit.py): one "epoch", saved as `best`."""
+    from hiergenre.train.headfit import fit_head
+    from hiergenre.train.probe import ProbeConfig
+
+    start = time.perf_counter()
+    balanced = build.resolved_balance(r.config, r.model.output) == "class-balanced"
+    fit = fit_head(r.model, r.data, ProbeConfig(r.config.l2_grid, class_balanced=balanced))
+    r.meta["head_fit"] = fit.record()
+    dev = evaluate_part(r.model, r.data, "dev", r.ctx, r.device, r.config.batch_size)
+    state.epoch = state.best_epoch = 1
+    state.best_metric = dev.get(PRIMARY[r.model.output], float("nan"))
+    seconds = time.perf_counter() - start
+    line = {"epoch": 1, "train_loss": None, "lr": None, "dev": dev, "seconds": seconds,
+            "images_per_s": None, "best_epoch": 1, "head_fit": r.meta["head_fit"]}  # fmt: skip
+    if r.ctx.is_main:
+        save_checkpoint(r.run_dir / "best", _state_dict(r), _checkpoint_meta(r, state),
+                        with_rng=False)  # fmt: skip
+        atomic_append_line(r.run_dir / "metrics.jsonl", json.dumps(line))
+    save_last(r, state)
+    metric = PRIMARY[r.model.output]
+    _emit(progress, r.ctx, "epoch", {**line, "metric": metric, "best": state.best_metric})
+    return "completed", f"linear probe (L-BFGS), L2 {fit.record()['chosen_l2']} chosen on dev"
+
+
 def fit_data(
     model, data: TrainData, config: TrainConfig, run_dir: str | Path, progress: Progress = None,
     *, resume: bool = False, meta: dict | None = None, ctx: DistContext | None = None,
@@ -256,7 +281,10 @@ def fit_data(
     _emit(progress, ctx, "start", {"epochs": config.epochs, "start_epoch": state.epoch,
                                    "steps": len(r.loader), "run_dir": str(run_dir)})  # fmt: skip
     try:
-        status, message = train_epochs(r, state, progress)
+        if r.meta.get("solver") == "lbfgs":
+            status, message = probe_epoch(r, state, progress)
+        else:
+            status, message = train_epochs(r, state, progress)
     except KeyboardInterrupt:
         status = "interrupted"
         message = f"interrupted; `last` holds epoch {state.epoch}"
@@ -270,11 +298,14 @@ def fit(
     """Train a GenreModel on a Dataset and Split into `run_dir`; frozen encoders train on cached
     features. Writes the run's record (`run.json`); returns the RunResult (`summary.json` holds
     the same and more)."""
-    from hiergenre.data.store import cache_root
-    from hiergenre.train.features import HeadOnly, encoder_is_frozen, feature_data, fit_reduction
+    from hiergenre.featcache import encoder_is_frozen
+    from hiergenre.train.features import HeadOnly, feature_data, fit_reduction
+    from hiergenre.train.headfit import uses_probe
     from hiergenre.train.inputs import image_data
     from hiergenre.train.record import make_record
+    from hiergenre.train.runs import with_image_size
 
+    config = with_image_size(config, model)
     ctx = init_distributed(
         "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
     )
@@ -290,13 +321,10 @@ def fit(
         record.save(run_dir)
     trained = model
     if frozen:
-        # the key covers the pixels (store) and their preprocessing: features fed differently
-        # must never be reused
-        store_id = f"{dataset.digest}-{json.dumps(record.preprocess.to_dict(), sort_keys=True)}"
-        cache = cache_root() / "features"
-        data = feature_data(model, data, rows, config.model.name, store_id, cache, device, progress)
+        data = feature_data(model, data, rows, device, progress)
         trained = HeadOnly(model)
     else:
         fit_reduction(model, data.datasets["train"], device)
-    meta = {"preprocess": record.preprocess.to_dict()}
+    solver = "lbfgs" if uses_probe(model, config.solver, frozen) else "gradient"
+    meta = {"preprocess": record.preprocess.to_dict(), "solver": solver}
     return fit_data(trained, data, config, run_dir, progress, resume=resume, ctx=ctx, meta=meta)

@@ -135,8 +135,8 @@ def _tensors(x: np.ndarray, y: np.ndarray, kind: str, balanced: bool):
     if kind == "softmax":
         y = y / y.sum(1, keepdims=True)
     w = _sample_weights(y, kind, balanced)
-    return (torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64),
-            torch.as_tensor(w, dtype=torch.float64))  # fmt: skip
+    return (torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32),
+            torch.as_tensor(w, dtype=torch.float32))  # fmt: skip
 
 
 def _constant_columns(group: Group, y_tr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +155,7 @@ def _constant_columns(group: Group, y_tr: np.ndarray) -> tuple[np.ndarray, np.nd
 def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[float]]:
     """Fits [(l2, (W, b))] from the strongest L2 down (warm starts) and their dev log losses."""
     dim, k = train[0].shape[1], train[1].shape[1]
-    init = (torch.zeros(k, dim, dtype=torch.float64), torch.zeros(k, dtype=torch.float64))
+    init = (torch.zeros(k, dim, dtype=torch.float32), torch.zeros(k, dtype=torch.float32))
     fits, scores = [], []
     for l2 in sorted(config.l2_grid, reverse=True):
         init = _solve(*train, kind, l2, init, config.max_iter)

@@ -59,18 +59,47 @@ def build_model(
                 f"weights file {config.model.weights} does not exist: check --weights"
             )
         options["weights_file"] = str(config.model.weights)
-    frozen = config.model.frozen  # None: the model's own default (lite0 and style: frozen)
+    frozen = config.model.frozen  # None: the model's own default (lite0, style, timm: frozen)
     has_mode = "mode" in {f.name for f in dataclasses.fields(model_config_class(config.model.name))}
     if frozen is not None and has_mode:
         options.setdefault("mode", "frozen" if frozen else "finetune")
     model = get_model(config.model.name, space, taxonomy, **options)
     if frozen and not getattr(model, "encoder_frozen", False):
         model.freeze_encoder()
+    if flip_features(config, model):
+        from hiergenre.models.frozen import FlipAveraged
+
+        model.encoder = FlipAveraged(model.encoder)
     need = max((getattr(m, "min_size", 0) for m in model.modules()), default=0)
-    if config.data.image_size < need:  # its pooling stack would shrink the image to nothing
-        raise ConfigError(f"--image-size {config.data.image_size} is too small for "
+    size = image_size(config, model)
+    if size < need:  # its pooling stack would shrink the image to nothing
+        raise ConfigError(f"--image-size {size} is too small for "
                           f"{config.model.name}: use at least {need} pixels")  # fmt: skip
     return model
+
+
+def flip_features(config: TrainConfig, model) -> bool:
+    """Whether the encoder's features are averaged over the cover and its mirror image
+    (`model.flip`; None: yes for a frozen encoder)."""
+    flip = config.model.flip
+    return bool(getattr(model, "encoder_frozen", False)) if flip is None else flip
+
+
+def image_size(config: TrainConfig, model) -> int:
+    """The input size: `--image-size`, else the encoder's native size (pretrained encoders:
+    lite0 224, a timm model its pretrained config's), else the CPU default of 64 px."""
+    if config.data.image_size is not None:
+        return int(config.data.image_size)
+    from hiergenre.train.config import CPU_IMAGE_SIZE
+
+    native = getattr(getattr(model, "encoder", None), "native_size", None)
+    return int(native or CPU_IMAGE_SIZE)
+
+
+def with_image_size(config: TrainConfig, model) -> TrainConfig:
+    """The config with `data.image_size` decided (what the run records)."""
+    data = dataclasses.replace(config.data, image_size=image_size(config, model))
+    return dataclasses.replace(config, data=data)
 
 
 def resolve_split(config: TrainConfig, dataset, taxonomy: Taxonomy, output: str):
@@ -164,6 +193,7 @@ def train_from_config(
                                taxonomy)  # fmt: skip
     seed_everything(config.seed)
     model = build_model(config, taxonomy, trained)
+    config = with_image_size(config, model)
     if resume and is_main_process():  # the config may extend the epochs
         (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=1) + "\n")
     result = fit(model, dataset, split, config, run_dir, progress, resume=resume)

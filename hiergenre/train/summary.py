@@ -40,7 +40,8 @@ def _mean_speed(run_dir) -> float | None:
     path = run_dir / "metrics.jsonl"
     if not path.is_file():
         return None
-    speeds = [json.loads(ln)["images_per_s"] for ln in path.read_text().splitlines() if ln.strip()]
+    lines = [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
+    speeds = [ln["images_per_s"] for ln in lines if ln.get("images_per_s") is not None]
     return sum(speeds) / len(speeds) if speeds else None
 
 
@@ -69,6 +70,7 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
         "label_space": model.label_space.name, "num_labels": model.label_space.size,
         "pretrained": getattr(model, "pretrained", None), "notice": getattr(model, "notice", None),
         "frozen_encoder_fast_path": r.model is not model, "device": str(r.device),
+        "solver": r.meta.get("solver", "gradient"), "head_fit": r.meta.get("head_fit"),
         "world_size": r.ctx.world_size,
         "sizes": {part: len(ds) for part, ds in r.data.datasets.items()},
     }  # fmt: skip

@@ -1,0 +1,85 @@
+"""Frozen-encoder features as the encoder's weights want them: flip-averaged, pooled and/or style.
+
+`FlipAveraged` averages an encoder's features over the cover and its mirror image (a free,
+label-preserving test-time augmentation; covers carry text, but the genre of a mirrored cover is
+the same). It is part of the model, so training's cached features, evaluation, `predict` and the
+ONNX export all compute the same thing.
+
+`feature_encoder` turns a pretrained model's encoder into the encoder of a `--features` choice:
+`pooled` (its global-average-pooled features), `style` (Gram statistics of its early layers) or
+`pooled+style` (both, concatenated; what the `style` model computes).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hiergenre.errors import ConfigError
+from hiergenre.models.base import Encoder
+
+FEATURES = ("pooled", "style", "pooled+style")
+
+
+class FlipAveraged(Encoder):
+    """(encoder(x) + encoder(x mirrored left-right)) / 2: x (B, 3, S, S) -> (B, feature_dim)."""
+
+    def __init__(self, inner: Encoder):
+        super().__init__()
+        self.inner = inner
+        self.feature_dim = inner.feature_dim
+        self.input_mean, self.input_std = inner.input_mean, inner.input_std
+        self.native_size = getattr(inner, "native_size", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, S, S) -> mean of the features of x and of x flipped along its width."""
+        both = self.inner(torch.cat([x, x.flip(-1)], dim=0))
+        return (both[: len(x)] + both[len(x) :]) / 2
+
+    @property
+    def reduce_dim(self) -> int | None:
+        return getattr(self.inner, "reduce_dim", None)
+
+    @property
+    def pca_fitted(self) -> torch.Tensor | bool:
+        return getattr(self.inner, "pca_fitted", True)
+
+    def raw_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The inner style encoder's unreduced vector, flip-averaged (for its PCA)."""
+        both = self.inner.raw_features(torch.cat([x, x.flip(-1)], dim=0))
+        return (both[: len(x)] + both[len(x) :]) / 2
+
+    def fit_reduction(self, features: torch.Tensor) -> None:
+        """Fit the inner encoder's PCA (see StyleEncoder.fit_reduction)."""
+        self.inner.fit_reduction(features)
+
+
+def encoder_flags(encoder: Encoder) -> tuple[bool | None, str | None]:
+    """(pretrained, notice) of an encoder or of the backbone it wraps."""
+    inner = getattr(encoder, "backbone", encoder)
+    return getattr(inner, "pretrained", None), getattr(inner, "notice", None)
+
+
+def style_layers(backbone: str, encoder: Encoder) -> tuple[str, ...]:
+    """The early layers whose Gram statistics make the style features of a backbone."""
+    from hiergenre.models.style import DEFAULT_LAYERS
+
+    if backbone in DEFAULT_LAYERS:
+        return DEFAULT_LAYERS[backbone]
+    info = getattr(getattr(encoder, "net", None), "feature_info", None)
+    if info is not None:  # a timm network: its first four feature stages
+        return tuple(f"net.{module}" for module in info.module_name()[:4])
+    raise ConfigError(f"no style layers known for {backbone!r}: use --features pooled")
+
+
+def feature_encoder(encoder: Encoder, backbone: str, features: str) -> Encoder:
+    """The encoder computing the `features` choice on top of a backbone's encoder."""
+    from hiergenre.models.style import StyleEncoder
+
+    if features not in FEATURES:
+        raise ConfigError(f"--features {features!r} is not valid: choose {', '.join(FEATURES)}")
+    if features == "pooled":
+        return encoder
+    layers = style_layers(backbone, encoder)
+    style = StyleEncoder(encoder, layers, with_semantic=features == "pooled+style")
+    style.native_size = getattr(encoder, "native_size", None)
+    return style
