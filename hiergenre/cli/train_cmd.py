@@ -50,6 +50,12 @@ CONFIG = o(None, "--config", help="TOML file filling the training config; flags 
 TAXONOMY = o(None, "--taxonomy", help="Genre table (genre<TAB>parent); default: shipped MuMu tree.")
 QUIET = o(False, "--quiet", "-q", help="No progress bars, only the summary.")
 COMPILE = o(None, "--compile/--no-compile", help="torch.compile the model (opt-in).")
+FEATURES = o(None, "--features", help="Frozen pretrained encoders: pooled | style | pooled+style "
+              "(default pooled).")  # fmt: skip
+FLIP = o(None, "--flip/--no-flip", help="Average frozen features over the cover and its mirror "
+         "image (default: on for frozen encoders).")  # fmt: skip
+SOLVER = o(None, "--solver", help="auto (linear probe by L-BFGS for frozen encoders, else "
+           "gradient) | lbfgs | gradient.")  # fmt: skip
 WIDTH = o(
     None, "--width", help="Width multiplier of the poster's CNNs (default 0.25; 1 = the poster's)."
 )
@@ -72,6 +78,19 @@ def _set(obj, **values):
 def _with_width(options: dict, width: float | None) -> dict:
     """`--width` for the poster's CNNs (the model's config owns the default)."""
     return options if width is None else {**options, "width": width}
+
+
+def _with_features(model: str, options: dict, features: str | None) -> dict:
+    """`--features` for the pretrained encoders that take it (lite0, timm/...)."""
+    from hiergenre.models import model_config_class
+    from hiergenre.models.registry import split_name
+
+    if features is None:
+        return options
+    fields = {f.name for f in dataclasses.fields(model_config_class(split_name(model)[0]))}
+    if "features" not in fields:
+        raise ConfigError(f"--features needs a pretrained encoder (lite0, timm/...), not {model}")
+    return {**options, "features": features}
 
 
 def _check_path(path: Path | None, what: str) -> None:
@@ -224,6 +243,7 @@ def flat(
     weights: Path = o(None, "--weights", help="Local ResNet-101 weights file (resnet101)."),
     frozen: bool = o(None, "--frozen/--finetune", help="Freeze the encoder (default: frozen "
                      "for lite0 and style, fine-tuned otherwise)."),  # fmt: skip
+    features: str = FEATURES, flip: bool = FLIP, solver: str = SOLVER,
     data: Path = DATA, label_space: str = LABEL_SPACE, split: str = SPLIT,
     group_aware: bool = GROUP, image_size: int = SIZE, epochs: int = EPOCHS,
     batch_size: int = BATCH, lr: float = LR, weight_decay: float = WD, optimizer: str = OPTIM,
@@ -237,9 +257,10 @@ def flat(
     name = model or cfg.model.name
     _check_flat_model(name, "model")
     _check_path(weights, "weights file")
-    options = _with_width(dict(cfg.model.options), width)
-    spec = _set(cfg.model, name=name, weights=str(weights) if weights else None, frozen=frozen)
-    cfg = _set(cfg, kind="flat", model=dataclasses.replace(spec, options=options))
+    options = _with_features(name, _with_width(dict(cfg.model.options), width), features)
+    spec = _set(cfg.model, name=name, weights=str(weights) if weights else None, frozen=frozen,
+                flip=flip)  # fmt: skip
+    cfg = _set(cfg, kind="flat", model=dataclasses.replace(spec, options=options), solver=solver)
     cfg = _common(cfg, data=data, label_space=label_space, split=split, group_aware=group_aware,
                   image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
                   weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
@@ -251,22 +272,24 @@ def flat(
 def _check_flat_model(name: str, what: str) -> None:
     """A registered model other than `hierarchical`, or ConfigError listing the choices."""
     from hiergenre.models import list_models
+    from hiergenre.models.registry import split_name
 
-    if name not in list_models() or name == "hierarchical":
-        choices = ", ".join(m for m in list_models() if m != "hierarchical")
+    if split_name(name)[0] not in list_models() or name == "hierarchical":
+        choices = ", ".join(m for m in list_models() if m not in ("hierarchical", "timm"))
+        choices += ", timm/<any timm model name>"
         raise ConfigError(f"unknown {what} {name!r}: choose one of {choices}")
 
 
 @train_app.command("hierarchical")
 def hierarchical(
-    backbone: str = o(None, "--backbone", help="Encoder: koenig-multilabel | lite0 | resnet101 | "
-                      "style | tiny (default koenig-multilabel)."),  # fmt: skip
+    backbone: str = o(None, "--encoder", "--backbone", help="koenig-multilabel | lite0 | resnet101"
+                      " | style | tiny | timm/<name> (default koenig-multilabel)."),  # fmt: skip
     strategy: str = o(None, "--strategy", help="shared-heads (default) | per-branch-models."),
     loss: str = o(None, "--loss", help=f"{' | '.join(HIER_LOSSES)} (default bce, on the chained "
                   "node probabilities)."),  # fmt: skip
     mode: str = o(None, "--mode", help="Per-branch heads: sigmoid (default; albums with several "
                   "genres) | softmax (one child per branch)."),  # fmt: skip
-    width: float = WIDTH,
+    width: float = WIDTH, features: str = FEATURES, flip: bool = FLIP, solver: str = SOLVER,
     data: Path = DATA, label_space: str = LABEL_SPACE, split: str = SPLIT,
     group_aware: bool = GROUP, image_size: int = SIZE, epochs: int = EPOCHS,
     batch_size: int = BATCH, lr: float = LR, weight_decay: float = WD, optimizer: str = OPTIM,
@@ -283,12 +306,16 @@ def hierarchical(
         options["encoder"] = backbone
     if width is not None:
         options["encoder_options"] = _with_width(dict(options.get("encoder_options", {})), width)
+    if features is not None:
+        encoder = options.get("encoder", "koenig-multilabel")
+        enc_options = dict(options.get("encoder_options", {}))
+        options["encoder_options"] = _with_features(encoder, enc_options, features)
     given = {"mode": mode, "strategy": strategy}
     options.update({k: v for k, v in given.items() if v is not None})
-    spec = dataclasses.replace(cfg.model, name="hierarchical", options=options)
+    spec = _set(dataclasses.replace(cfg.model, name="hierarchical", options=options), flip=flip)
     if loss is not None and loss not in HIER_LOSSES:  # the same list as --loss's help
         raise ConfigError(f"unknown --loss {loss!r}: choose {' | '.join(HIER_LOSSES)}")
-    cfg = _set(cfg, kind="hierarchical", model=spec, loss=loss)
+    cfg = _set(cfg, kind="hierarchical", model=spec, loss=loss, solver=solver)
     cfg = _common(cfg, data=data, label_space=label_space, split=split, group_aware=group_aware,
                   image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
                   weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,

@@ -32,8 +32,7 @@ class FlipAveraged(Encoder):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 3, S, S) -> mean of the features of x and of x flipped along its width."""
-        both = self.inner(torch.cat([x, x.flip(-1)], dim=0))
-        return (both[: len(x)] + both[len(x) :]) / 2
+        return (self.inner(x) + self.inner(x.flip(-1))) / 2
 
     @property
     def reduce_dim(self) -> int | None:
@@ -45,8 +44,7 @@ class FlipAveraged(Encoder):
 
     def raw_features(self, x: torch.Tensor) -> torch.Tensor:
         """The inner style encoder's unreduced vector, flip-averaged (for its PCA)."""
-        both = self.inner.raw_features(torch.cat([x, x.flip(-1)], dim=0))
-        return (both[: len(x)] + both[len(x) :]) / 2
+        return (self.inner.raw_features(x) + self.inner.raw_features(x.flip(-1))) / 2
 
     def fit_reduction(self, features: torch.Tensor) -> None:
         """Fit the inner encoder's PCA (see StyleEncoder.fit_reduction)."""
