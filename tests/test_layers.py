@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("taxonomy", "metrics"),
     ("tree",),  # the taxonomy as tensors: one home for decode, losses, heads and training
     ("data", "models", "decode", "losses", "baselines", "plots"),
+    ("featcache",),  # a frozen encoder's features of every cover, computed once and cached
     ("inference",),  # pixels -> node probabilities: the one inference path
     ("evaluate",),  # metrics of a model's node probabilities
     ("train",),

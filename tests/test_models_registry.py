@@ -22,6 +22,7 @@ FAST = {
     "style": {"backbone": "tiny"},
     "resnet101": {"weights": "none"},  # no download; the weights path is in test_models_resnet.py
     "hierarchical": {"encoder": "tiny"},
+    "timm": {"model_name": "test_resnet", "weights": "none"},  # any timm model by name
 }
 
 

@@ -8,8 +8,9 @@ import json
 import huggingface_hub.constants
 import pytest
 import torch
+from helpers import covers_dataset
 from safetensors.torch import save_file
-from test_train_cli import _dataset, _taxonomy_file
+from test_train_cli import _taxonomy_file
 
 from hiergenre.cli.main import main
 from hiergenre.errors import CheckpointError, ConfigError
@@ -73,7 +74,7 @@ def test_an_unknown_timm_name_is_a_config_error(tax):
 @pytest.mark.slow
 def test_a_timm_model_trains_evaluates_predicts_and_exports(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
-    taxonomy, data, run = _taxonomy_file(tmp_path), _dataset(tmp_path), tmp_path / "run"
+    taxonomy, data, run = _taxonomy_file(tmp_path), covers_dataset(tmp_path), tmp_path / "run"
     code = main(["train", "flat", "--model", "timm/test_resnet", "--taxonomy", str(taxonomy),
                  "--data", str(data), "--device", "cpu", "--quiet", "--out", str(run)])  # fmt: skip
     printed = capsys.readouterr()
