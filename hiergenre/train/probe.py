@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from hiergenre.errors import ConfigError
+from hiergenre.train.config import L2_GRID
 
 log = logging.getLogger(__name__)
 ABSENT_LOGIT = 20.0
@@ -40,8 +41,9 @@ class ProbeConfig:
     `l2_grid`: strengths of 0.5 * l2 * ||W||^2 added to the mean log loss (scikit-learn's C is
     1 / (l2 * n_train)); `refit`: fit again on train + dev at the chosen strength."""
 
-    l2_grid: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
-    max_iter: int = 300
+    l2_grid: tuple[float, ...] = L2_GRID
+    max_iter: int = 100
+    patience: int = 2  # stop the grid (strong to weak) after this many worse dev losses in a row
     refit: bool = True
     class_balanced: bool = False  # softmax groups: weight albums by inverse class frequency
 
@@ -163,6 +165,8 @@ def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[f
         if dev is not None:
             with torch.no_grad():
                 scores.append(float(_loss(dev[0] @ init[0].T + init[1], dev[1], dev[2], kind)))
+            if len(scores) > config.patience and min(scores) < min(scores[-config.patience :]):
+                break  # dev loss rose for `patience` strengths in a row: weaker ones overfit more
     return fits, scores
 
 
