@@ -27,9 +27,13 @@ def _progress(quiet: bool):
         elif event == "train" and info.get("event") == "epoch":
             dev = info.get("dev", {})
             metric = info.get("metric", "")
-            console_err.print(f"  epoch {info['epoch']}  loss {info['train_loss']:.4f}  "
-                              f"dev {metric} {dev.get(metric, float('nan')):.4f}",
-                              highlight=False)  # fmt: skip
+            score = f"dev {metric} {dev.get(metric, float('nan')):.4f}"
+            if info.get("head_fit"):  # a frozen encoder's head fitted as a linear probe
+                l2 = info["head_fit"]["chosen_l2"]
+                console_err.print(f"  linear probe (L-BFGS, L2 {l2})  {score}", highlight=False)
+            else:
+                console_err.print(f"  epoch {info['epoch']}  loss {info['train_loss']:.4f}  "
+                                  f"{score}", highlight=False)  # fmt: skip
         elif event == "fold":
             console_err.print(f"[bold]fold {info['fold']} of {info['folds']}[/]")
         elif event == "done":

@@ -47,8 +47,8 @@ class ModelSpec:
     label_space: str = "auto"  # auto: the model's default (koenig12 for koenig-singlelabel)
     weights: str | None = None  # a local weights file (resnet101)
     frozen: bool | None = None  # None: the model's own default (lite0/style/timm frozen)
-    flip: bool | None = None  # flip-averaged features; None: on for frozen encoders
     options: dict[str, Any] = field(default_factory=dict)
+    flip: bool | None = None  # flip-averaged features; None: on for frozen encoders
 
 
 @dataclass(frozen=True)
