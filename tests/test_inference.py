@@ -68,6 +68,7 @@ CASES = {
     "style": ("style", {}, None),
     "resnet101": ("resnet101", {"weights": "none"}, True),
     "hierarchical-lite0": ("hierarchical", {"encoder": "lite0"}, None),
+    "timm": ("timm", {"model_name": "test_efficientnet", "weights": "none"}, None),
 }  # fmt: skip
 
 
@@ -144,7 +145,8 @@ def test_every_normalising_registered_model_is_covered():
     tax = load_taxonomy()
     covered = {spec[0] for spec in CASES.values()}
     light = {"resnet101": {"weights": "none"}, "koenig-multilabel": {"width": 0.1},
-             "koenig-singlelabel": {"width": 0.1}}  # fmt: skip
+             "koenig-singlelabel": {"width": 0.1},
+             "timm": {"model_name": "test_efficientnet", "weights": "none"}}  # fmt: skip
     for name in list_models():
         model = get_model(name, "level1", tax, **light.get(name, {}))
         if preprocess_for(model, 32).mean is not None:

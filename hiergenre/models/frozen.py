@@ -78,6 +78,4 @@ def feature_encoder(encoder: Encoder, backbone: str, features: str) -> Encoder:
     if features == "pooled":
         return encoder
     layers = style_layers(backbone, encoder)
-    style = StyleEncoder(encoder, layers, with_semantic=features == "pooled+style")
-    style.native_size = getattr(encoder, "native_size", None)
-    return style
+    return StyleEncoder(encoder, layers, with_semantic=features == "pooled+style")

@@ -85,6 +85,7 @@ class StyleEncoder(Encoder):
             )
         self.backbone, self.layers, self.with_semantic = backbone, tuple(layers), with_semantic
         self.input_mean, self.input_std = backbone.input_mean, backbone.input_std
+        self.native_size = getattr(backbone, "native_size", None)  # lite0: 224
         self._taps: dict[str, torch.Tensor] = {}
         for name in layers:
             modules[name].register_forward_hook(functools.partial(self._record, name))
