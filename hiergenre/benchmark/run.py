@@ -88,6 +88,7 @@ def train_config(plan: ModelPlan, setting: Setting, config: BenchmarkConfig):
         optim=OptimSpec(lr=plan.lr),
         epochs=plan.epochs, batch_size=plan.batch_size, patience=plan.patience,
         seed=config.seed, device=config.device, log_every=1000,
+        **({"l2_grid": plan.l2_grid} if plan.l2_grid else {}),
     )  # fmt: skip
 
 
@@ -104,7 +105,9 @@ def run_model(
         _emit(progress, "train", {"name": name, "event": event, **info})
 
     start = time.perf_counter()
-    result = train_from_config(tc, run_dir, relay)
+    result = train_from_config(
+        tc, run_dir, relay, overwrite=True
+    )  # OUT/runs is the benchmark's own: a re-run replaces it
     train_seconds = time.perf_counter() - start
     if result.status == "diverged":
         log.warning("%s diverged: %s", name, result.message)

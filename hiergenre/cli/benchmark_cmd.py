@@ -65,7 +65,11 @@ def render_benchmark(payload: dict) -> None:
 def benchmark(
     data: str = o(None, "--data", help="Imported dataset directory; default: synthetic covers."),
     models: str = o(None, "--models", help="Comma-separated subset of the models and baselines."),
-    quick: bool = o(False, "--quick", help="Fewer epochs and smaller models (under 2 minutes)."),
+    quick: bool = o(
+        False,
+        "--quick",
+        help="Fewer epochs, smaller models, shorter probe grids (~4 min, 2 cores).",
+    ),
     out: Path = o(Path("benchmarks/results/latest"), "--out", help="Results directory."),
     seed: int = o(230, "--seed", help="Seed of the split and of every model."),
     device: str = DEVICE,
