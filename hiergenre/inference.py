@@ -78,7 +78,11 @@ class Preprocess:
 
     def __call__(self, pixels: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 (H, W, 3) or (B, H, W, 3) at `size` -> float32 (B, 3, size, size) normalised."""
-        x = torch.as_tensor(np.asarray(pixels) if not torch.is_tensor(pixels) else pixels)
+        if not torch.is_tensor(pixels):
+            pixels = np.asarray(pixels)
+            if not pixels.flags.writeable:  # a memmapped store: torch warns on read-only arrays
+                pixels = pixels.copy()
+        x = torch.as_tensor(pixels)
         if x.dim() == 3:
             x = x[None]
         if x.dim() != 4 or x.shape[-1] != 3 or x.shape[1:3] != (self.size, self.size):
