@@ -9,30 +9,15 @@ import pytest
 from PIL import Image
 
 from hiergenre.cli.main import app, main
-from hiergenre.data import generate_synthetic
 from hiergenre.predict import predict_images
 from hiergenre.taxonomy import load_taxonomy
 from hiergenre.train import OptimSpec
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """A hierarchical model (tiny encoder) trained for one epoch on 40 synthetic covers."""
-    from hiergenre.train import DataSpec, ModelSpec, TrainConfig, train_from_config
-
-    root = tmp_path_factory.mktemp("predict")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HIERGENRE_CACHE", str(root / "cache"))
-        generate_synthetic(
-            root / "data", n=40, size=32, seed=2, taxonomy=load_taxonomy(), workers=1
-        )
-        config = TrainConfig(
-            model=ModelSpec("hierarchical", "all", options={"encoder": "tiny"}),
-            data=DataSpec(path=str(root / "data"), image_size=32, num_workers=0),
-            epochs=1, batch_size=16, device="cpu",
-        )  # fmt: skip
-        train_from_config(config, root / "run")
-    return root
+@pytest.fixture
+def run(tiny_run):
+    """The session's tiny hierarchical run (tests/conftest.py): read-only here."""
+    return tiny_run
 
 
 def test_paths_are_coherent_and_sorted(run):
