@@ -49,4 +49,4 @@ class ConfigError(HiergenreError):
 def check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
     """Raise ConfigError (one line naming the choices) unless `value` is one of `choices`."""
     if value not in choices:
-        raise ConfigError(f"{what} {value!r} is not valid: choose one of {', '.join(choices)}.")
+        raise ConfigError(f"unknown {what} {value!r}: choose one of {', '.join(choices)}")

@@ -22,7 +22,6 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 log = logging.getLogger(__name__)
-BATCH = 64
 
 
 def encoder_is_frozen(model: nn.Module) -> bool:
@@ -59,9 +58,12 @@ def features_key(encoder: nn.Module, store, preprocess) -> str:
 
 @torch.inference_mode()
 def compute_store_features(
-    model: nn.Module, preprocess, store, rows: np.ndarray, device, batch_size: int = BATCH
+    model: nn.Module, preprocess, store, rows: np.ndarray, device, batch_size: int | None = None
 ) -> torch.Tensor:
     """Encoder features (N, D) float32 of store rows: preprocess, then `model.features`."""
+    from hiergenre.inference import batch_for
+
+    batch_size = batch_size or batch_for(preprocess.size, device)
     model = getattr(model, "model", model)
     model.eval()
     out = []

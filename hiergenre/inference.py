@@ -30,6 +30,16 @@ from hiergenre.taxonomy import LabelSpace
 log = logging.getLogger(__name__)
 RESIZE_POLICIES = ("center-crop",)
 BATCH = 64
+CPU_BATCH_PIXELS = 1 << 20
+
+
+def batch_for(size: int, device: str | torch.device = "cpu") -> int:
+    """Covers per forward pass: 64, or on CPU about a million pixels (64 covers of 128 px, 20 of
+    224 px), which keeps activations in cache (benchmarks/bench_malloc.py: 224-px lite0 features
+    run faster in batches of 8-32 than of 64)."""
+    if torch.device(device).type != "cpu":
+        return BATCH
+    return int(max(8, min(BATCH, CPU_BATCH_PIXELS // (size * size))))
 
 
 @dataclass(frozen=True)
@@ -162,11 +172,13 @@ def predict_pixels(
     model: torch.nn.Module,
     preprocess: Preprocess,
     pixels: np.ndarray,
-    batch_size: int = BATCH,
+    batch_size: int | None = None,
     device: str | torch.device = "cpu",
 ) -> np.ndarray:
-    """uint8 covers (N, S, S, 3) -> coherent node probabilities (N, num_nodes) float32."""
+    """uint8 covers (N, S, S, 3) -> coherent node probabilities (N, num_nodes) float32
+    (`batch_size` None: `batch_for` the model's input size)."""
     model = model.to(device).eval()
+    batch_size = batch_size or batch_for(preprocess.size, device)
     out = [
         node_probabilities(model, preprocess(pixels[i : i + batch_size]).to(device)).cpu().numpy()
         for i in range(0, len(pixels), batch_size)
@@ -181,7 +193,7 @@ def predict_rows(
     preprocess: Preprocess,
     store,
     rows: np.ndarray,
-    batch_size: int = BATCH,
+    batch_size: int | None = None,
     device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Node probabilities (M, num_nodes) of an ImageStore's rows whose cover decoded, those rows
@@ -191,6 +203,7 @@ def predict_rows(
             f"the image store holds {store.size}-pixel covers but the model wants "
             f"{preprocess.size}: open the store at the run's image size"
         )
+    batch_size = batch_size or batch_for(preprocess.size, device)
     kept = store.usable(np.asarray(rows, dtype=np.int64))
     if len(kept) < len(rows):
         log.warning("leaving out %d rows whose cover failed to decode", len(rows) - len(kept))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hiergenre.errors import ConfigError, DataError
+from hiergenre.errors import ConfigError, DataError, check_choice
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,7 @@ class DecodeOptions:
             raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")
         from hiergenre.predict import DECODERS  # the decoders `top_paths` knows
 
-        if self.decode not in DECODERS:
-            raise ConfigError(
-                f"--decode {self.decode!r} is not valid: choose {', '.join(DECODERS)}"
-            )
+        check_choice("--decode", self.decode, DECODERS)
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"--threshold must be between 0 and 1, got {self.threshold}")
 
@@ -134,8 +131,7 @@ def _device(device: str) -> str:
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"--device {device!r} is not valid: choose cpu, cuda or auto")
+    check_choice("--device", device, ("cpu", "cuda", "auto"))
     return device
 
 

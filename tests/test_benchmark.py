@@ -98,7 +98,7 @@ def test_no_plots_announces_no_plots(tmp_path, monkeypatch, capsys):
     [
         ({"epochs": 0}, "--epochs must be at least 1"),
         ({"image_size": 16}, "between 32 and 1024"),
-        ({"device": "tpu"}, "--device 'tpu' is not valid"),
+        ({"device": "tpu"}, "unknown --device 'tpu'"),
     ],  # fmt: skip
 )
 def test_the_config_validates_itself(change, message):
@@ -107,3 +107,18 @@ def test_the_config_validates_itself(change, message):
 
     with pytest.raises(ConfigError, match=message):
         BenchmarkConfig(**change)
+
+
+def test_a_plans_probe_settings_reach_the_train_config():
+    from types import SimpleNamespace
+
+    from hiergenre.benchmark.config import QUICK_PLANS
+    from hiergenre.benchmark.run import train_config
+    from hiergenre.train.config import L2_GRID, TrainConfig
+
+    setting = SimpleNamespace(single_space_name="koenig12", data_path="d", split_path="s.json")
+    config = BenchmarkConfig(quick=True)
+    quick = train_config(config.plan("style"), setting, config)
+    assert quick.l2_grid == QUICK_PLANS["style"].l2_grid and quick.probe_iters < 100
+    full = train_config(BenchmarkConfig().plan("style"), setting, BenchmarkConfig())
+    assert (full.l2_grid, full.probe_iters) == (L2_GRID, TrainConfig().probe_iters)

@@ -80,6 +80,40 @@ def test_refit_uses_train_and_dev_at_the_chosen_strength():
     assert np.abs(ours - clf.predict_proba(scaler.transform(x))).max() < 2e-3
 
 
+def test_one_strength_is_fitted_once_on_train_and_dev(monkeypatch):
+    from hiergenre.train import probe
+
+    calls = []
+    solve = probe._solve
+    monkeypatch.setattr(probe, "_solve", lambda x, *a: calls.append(len(x)) or solve(x, *a))
+    x, y = blobs(300, 10, 3, noise=1.5, seed=2)
+    onehot = np.eye(3)[y]
+    fit_probe({"train": x[:200], "dev": x[200:]}, {"train": onehot[:200], "dev": onehot[200:]},
+              flat_groups(3, "softmax"), ProbeConfig(l2_grid=(1e-2,)))  # fmt: skip
+    assert calls == [300]
+    calls.clear()
+    fit_probe({"train": x[:200], "dev": x[200:]}, {"train": onehot[:200], "dev": onehot[200:]},
+              flat_groups(3, "softmax"), ProbeConfig(l2_grid=(1e-2, 1.0)))  # fmt: skip
+    assert calls == [200, 200, 300]
+
+
+@pytest.mark.parametrize("kind", ["softmax", "sigmoid"])
+def test_more_features_than_albums_fits_in_their_span_to_the_same_optimum(kind):
+    # 120 train + 40 dev albums, 400 features: the fit runs in the albums' 160-dim span
+    x, y = blobs(200, 400, 3, noise=6.0, seed=5)
+    onehot = np.eye(3)[y]
+    fit = fit_probe({"train": x[:120], "dev": x[120:160]},
+                    {"train": onehot[:120], "dev": onehot[120:160]}, flat_groups(3, kind),
+                    ProbeConfig(l2_grid=(0.05,), refit=False, max_iter=500))  # fmt: skip
+    logits = x[160:] @ fit.weight.T + fit.bias
+    if kind == "softmax":
+        ours, ref = softmax(logits, axis=1), sklearn_probs(x[:120], y[:120], x[160:], 0.05)
+    else:
+        ours, ref = expit(logits[:, 0]), sklearn_probs(x[:120], y[:120] == 0, x[160:], 0.05)[:, 1]
+    assert np.abs(ours - ref).max() < 2e-3
+    assert np.abs(logits).max() > 0.5  # a real fit, not the zero start
+
+
 def test_sigmoid_probe_fits_each_column_and_pins_constant_ones():
     x, y = blobs(400, 8, 2, noise=1.0, seed=3)
     targets = np.stack([y == 1, y == 0, np.zeros(400, bool), np.ones(400, bool)], 1).astype(float)
@@ -120,6 +154,28 @@ def test_a_branch_learns_only_from_albums_carrying_its_parent():
     ours = softmax(x[400:] @ fit.weight[2:].T + fit.bias[2:], axis=1)
     assert np.abs(ours - clf.predict_proba(scaler.transform(x[400:]))).max() < 2e-3
     assert [c["train"] for c in fit.choices] == [400, len(under_a)]
+
+
+def test_a_branch_with_few_dev_albums_takes_the_roots_strength_in_one_fit(monkeypatch):
+    from hiergenre.train import probe
+
+    x, y = blobs(600, 6, 5, noise=1.0, seed=4)
+    targets = np.zeros((600, 5))  # as above: c, d, e children of a
+    targets[:, 0], targets[:, 1] = y < 3, y >= 3
+    for cls in range(3):
+        targets[y == cls, 2 + cls] = 1
+    dev = np.r_[np.flatnonzero(y[400:] >= 3)[:40], np.flatnonzero(y[400:] < 3)[:6]] + 400
+    calls = []
+    solve = probe._solve
+    monkeypatch.setattr(probe, "_solve", lambda x, *a: calls.append(len(x)) or solve(x, *a))
+    fit = fit_probe({"train": x[:400], "dev": x[dev]}, {"train": targets[:400], "dev": targets[dev]},
+                    branch_groups(np.array([-1, -1, 0, 0, 0]), "softmax"),
+                    ProbeConfig(l2_grid=(1e-3, 1e-1, 10.0), patience=5))  # fmt: skip
+    root, branch = fit.choices
+    assert (root["dev"], branch["dev"]) == (46, 6) and branch["l2"] == root["l2"]
+    assert root["dev_loss"] and not branch["dev_loss"]  # chosen on dev, and taken
+    under_a = int((y[:400] < 3).sum())
+    assert calls == [400, 400, 400, 446, under_a + 6]  # grid + refit for the root, one fit
 
 
 def test_a_softmax_branch_with_one_present_child_gives_it_everything():

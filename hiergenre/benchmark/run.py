@@ -89,6 +89,7 @@ def train_config(plan: ModelPlan, setting: Setting, config: BenchmarkConfig):
         epochs=plan.epochs, batch_size=plan.batch_size, patience=plan.patience,
         seed=config.seed, device=config.device, log_every=1000,
         **({"l2_grid": plan.l2_grid} if plan.l2_grid else {}),
+        **({"probe_iters": plan.probe_iters} if plan.probe_iters else {}),
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 from hiergenre import __version__
 from hiergenre.cli.common import CONTEXT, HELP_WIDTH, console_err, describe_params, usage_error_line
 from hiergenre.errors import HiergenreError
+from hiergenre.runtime import tune_malloc
 
 # name -> (module, attribute): a typer.Typer (a command group) or a command function.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -172,6 +173,7 @@ def _help_width() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a HiergenreError or a usage error becomes one line and exit code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    tune_malloc()  # large CPU tensors from the heap: about 2x faster forward passes at 224 px
     _help_width()
     try:
         app(args=argv, prog_name="hiergenre", standalone_mode=False)

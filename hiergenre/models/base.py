@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hiergenre.errors import ConfigError
+from hiergenre.errors import ConfigError, check_choice
 from hiergenre.taxonomy import LabelSpace, Taxonomy, get_label_space
 
 logger = logging.getLogger(__name__)
@@ -131,12 +131,6 @@ def resolve_space(
 ) -> LabelSpace:
     """The given label space, or the model's default one on `taxonomy`."""
     return label_space if label_space is not None else get_label_space(default, taxonomy)
-
-
-def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    """Raise ConfigError unless `value` is one of `choices`."""
-    if value not in choices:
-        raise ConfigError(f"unknown {name} {value!r}: choose one of {', '.join(choices)}")
 
 
 def flat_model(

@@ -74,7 +74,7 @@ def feature_encoder(encoder: Encoder, backbone: str, features: str) -> Encoder:
     from hiergenre.models.style import StyleEncoder
 
     if features not in FEATURES:
-        raise ConfigError(f"--features {features!r} is not valid: choose {', '.join(FEATURES)}")
+        raise ConfigError(f"unknown --features {features!r}: choose one of {', '.join(FEATURES)}")
     if features == "pooled":
         return encoder
     layers = style_layers(backbone, encoder)

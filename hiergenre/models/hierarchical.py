@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from hiergenre.errors import ConfigError
-from hiergenre.models.base import Encoder, GenreModel, check_choice
+from hiergenre.errors import ConfigError, check_choice
+from hiergenre.models.base import Encoder, GenreModel
 from hiergenre.models.heads import MODES, HierarchicalHead, TreeStructure, hierarchical_probs
 from hiergenre.models.registry import get_model, register_model
 from hiergenre.taxonomy import KOENIG12, LabelSpace, Taxonomy

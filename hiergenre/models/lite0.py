@@ -23,11 +23,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hiergenre.errors import CheckpointError
+from hiergenre.errors import CheckpointError, check_choice
 from hiergenre.models.base import (
     Encoder,
     GenreModel,
-    check_choice,
     pretrained_flat_model,
 )
 from hiergenre.models.frozen import encoder_flags, feature_encoder

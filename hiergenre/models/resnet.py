@@ -18,13 +18,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hiergenre.errors import CheckpointError
+from hiergenre.errors import CheckpointError, check_choice
 from hiergenre.models.base import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     Encoder,
     GenreModel,
-    check_choice,
     pretrained_flat_model,
 )
 from hiergenre.models.registry import register_model

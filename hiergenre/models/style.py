@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hiergenre.errors import ConfigError
+from hiergenre.errors import ConfigError, check_choice
 from hiergenre.models.base import Encoder, GenreModel, flat_model, resolve_space
 from hiergenre.models.registry import get_model, model_config_class, register_model
 from hiergenre.taxonomy import LabelSpace, Taxonomy
@@ -184,6 +184,7 @@ class StyleConfig:
 @register_model("style")
 def style(config: StyleConfig, label_space: LabelSpace | None, taxonomy: Taxonomy) -> GenreModel:
     """Style (Gram) features of a registered encoder's early layers, with a linear head."""
+    check_choice("mode", config.mode, ("frozen", "finetune"))
     if config.backbone in ("style", "hierarchical"):
         raise ConfigError(f"backbone {config.backbone!r} is not an image encoder: pick e.g. lite0")
     layers = config.layers or DEFAULT_LAYERS.get(config.backbone)
@@ -205,6 +206,4 @@ def style(config: StyleConfig, label_space: LabelSpace | None, taxonomy: Taxonom
     model = flat_model(encoder, space, config.output, config, base.pretrained, base.notice)
     if config.mode == "frozen":
         model.freeze_encoder()
-    elif config.mode != "finetune":
-        raise ConfigError(f"mode={config.mode!r} is not valid: choose frozen or finetune")
     return model

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
-from hiergenre.errors import CheckpointError, ConfigError
-from hiergenre.models.base import Encoder, GenreModel, check_choice, pretrained_flat_model
+from hiergenre.errors import CheckpointError, ConfigError, check_choice
+from hiergenre.models.base import Encoder, GenreModel, pretrained_flat_model
 from hiergenre.models.frozen import encoder_flags, feature_encoder
 from hiergenre.models.registry import register_model
 from hiergenre.models.resnet import read_state_dict

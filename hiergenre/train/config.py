@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hiergenre.errors import ConfigError
+from hiergenre.errors import ConfigError, check_choice
 
 try:
     import tomllib
@@ -99,27 +99,25 @@ class TrainConfig:
     log_every: int = 10  # steps between progress events (and non-finite loss checks)
     solver: str = "auto"  # auto: lbfgs (a linear probe) for frozen encoders, else gradient
     l2_grid: tuple[float, ...] = L2_GRID  # the linear probe's L2 strengths, chosen on dev
+    probe_iters: int = 100  # the linear probe's L-BFGS iterations per L2 strength
 
 
 _SECTIONS = {"model": ModelSpec, "data": DataSpec, "optim": OptimSpec}
 
 
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
-    if value not in choices:
-        raise ConfigError(f"unknown {what} {value!r}: choose one of {', '.join(choices)}")
-
-
 def validate_config(config: TrainConfig) -> TrainConfig:
     """Raise ConfigError (one line, says what to do) for an out-of-range or unknown value."""
-    _check_choice(config.kind, KINDS, "training kind")
-    _check_choice(config.optim.optimizer, OPTIMIZERS, "optimizer")
-    _check_choice(config.optim.schedule, SCHEDULES, "schedule")
-    _check_choice(config.balance, BALANCES, "balance mode")
-    _check_choice(config.loss, LOSSES, "loss")
-    _check_choice(config.device, DEVICES, "device")
-    _check_choice(config.solver, SOLVERS, "solver")
+    check_choice("training kind", config.kind, KINDS)
+    check_choice("optimizer", config.optim.optimizer, OPTIMIZERS)
+    check_choice("schedule", config.optim.schedule, SCHEDULES)
+    check_choice("balance mode", config.balance, BALANCES)
+    check_choice("loss", config.loss, LOSSES)
+    check_choice("device", config.device, DEVICES)
+    check_choice("solver", config.solver, SOLVERS)
     if not config.l2_grid or min(config.l2_grid) <= 0:
         raise ConfigError(f"l2_grid needs positive strengths, got {list(config.l2_grid)}")
+    if config.probe_iters < 1:
+        raise ConfigError(f"probe_iters must be at least 1, got {config.probe_iters}")
     if not config.optim.encoder_lr_scale > 0:
         raise ConfigError(f"encoder_lr_scale must be positive, got {config.optim.encoder_lr_scale}")
     if config.kind == "hierarchical" and config.loss not in (

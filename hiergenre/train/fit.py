@@ -236,7 +236,8 @@ def probe_epoch(r: Runner, state: RunState, progress: Progress) -> tuple[str, st
 
     start = time.perf_counter()
     balanced = build.resolved_balance(r.config, r.model.output) == "class-balanced"
-    fit = fit_head(r.model, r.data, ProbeConfig(r.config.l2_grid, class_balanced=balanced))
+    probe = ProbeConfig(r.config.l2_grid, r.config.probe_iters, class_balanced=balanced)
+    fit = fit_head(r.model, r.data, probe)
     r.meta["head_fit"] = fit.record()
     dev = evaluate_part(r.model, r.data, "dev", r.ctx, r.device, r.config.batch_size)
     state.epoch = state.best_epoch = 1

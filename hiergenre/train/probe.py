@@ -2,10 +2,14 @@
 
 Features are standardised with the training part's mean and std; each head is an L2-regularised
 logistic regression solved full-batch with L-BFGS (strong Wolfe line search), once per L2
-strength of a small grid, warm-started from the strongest; the strength with the lowest dev
-log loss wins, and with `refit` the head is fitted again on train + dev at that strength. The
-standardisation is folded into the weights at the end, so the result is a plain linear layer
-`logits = features @ weight.T + bias` on the raw features.
+strength of a small grid, warm-started from the strongest; the strength with the lowest dev log
+loss wins, and with `refit` the head is fitted again on train + dev at that strength. A group
+with nothing to choose (a one-strength grid, or a branch with fewer than `MIN_DEV` dev albums,
+which takes the root group's strength) is fitted once. When a group has fewer albums
+than features, it is fitted in an orthonormal basis of its albums' span, which gives the same
+optimum at a fraction of the cost (`_row_basis`). The standardisation is folded into the weights
+at the end, so the result is a plain linear layer `logits = features @ weight.T + bias` on the
+raw features.
 
 A head is one or more independent groups of output columns (`Group`): a softmax over the classes
 for single-label targets, a sigmoid per node for multi-label targets, and for a hierarchical
@@ -31,6 +35,7 @@ from hiergenre.train.config import L2_GRID
 
 log = logging.getLogger(__name__)
 ABSENT_LOGIT = 20.0
+MIN_DEV = 10  # a branch with fewer dev albums takes the root group's L2 strength
 KINDS = ("softmax", "sigmoid")
 
 
@@ -100,21 +105,33 @@ def _loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, kind: str) -> 
 
 
 def _solve(x, y, w, kind, l2, init, max_iter) -> tuple[torch.Tensor, torch.Tensor]:
-    """Minimise mean log loss + 0.5 * l2 * ||W||^2 with L-BFGS; returns (W (k, D), b (k,))."""
-    weight = init[0].clone().requires_grad_(True)
-    bias = init[1].clone().requires_grad_(True)
+    """Minimise mean log loss + 0.5 * l2 * ||W||^2 with L-BFGS; returns (W (k, D), b (k,)).
+
+    The closure sets the analytic gradient (softmax or sigmoid minus the targets, weighted, back
+    through the linear layer) instead of running autograd: the same numbers, and most of a
+    small branch's cost was autograd's bookkeeping."""
+    weight, bias = init[0].clone(), init[1].clone()
     opt = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=max_iter, history_size=20,
                             tolerance_grad=1e-6, tolerance_change=1e-10,
                             line_search_fn="strong_wolfe")  # fmt: skip
+    share = (w / w.sum())[:, None]
 
+    @torch.no_grad()
     def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = _loss(x @ weight.T + bias, y, w, kind) + 0.5 * l2 * (weight**2).sum()
-        loss.backward()
-        return loss
+        logits = torch.addmm(bias, x, weight.T)
+        if kind == "softmax":
+            log_p = F.log_softmax(logits, dim=1)
+            per, resid = -(y * log_p), log_p.exp() - y  # rows of y sum to 1
+        else:
+            per = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+            resid = torch.sigmoid(logits) - y
+        resid.mul_(share)
+        weight.grad = resid.T @ x + l2 * weight
+        bias.grad = resid.sum(0)
+        return (per * share).sum() + 0.5 * l2 * (weight * weight).sum()
 
     opt.step(closure)
-    return weight.detach(), bias.detach()
+    return weight, bias
 
 
 def _rows_of(group: Group, targets: np.ndarray) -> np.ndarray:
@@ -154,6 +171,20 @@ def _constant_columns(group: Group, y_tr: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.flatnonzero((pos > 0) & (pos < n)), bias
 
 
+def _row_basis(rows: np.ndarray) -> np.ndarray | None:
+    """Orthonormal basis (D, n) of the span of a group's albums `rows` (n, D) when n is well
+    below D, else None.
+
+    An L2-regularised linear model's optimal weights lie in the span of its training rows (a part
+    orthogonal to it only adds to the penalty), and L-BFGS from a zero start never leaves that
+    span, so fitting on the coordinates `rows @ basis` finds the same head at about n / D of the
+    cost (a 200-album branch on 5,496 features: 4%)."""
+    n, dim = rows.shape
+    if n >= 0.8 * dim:
+        return None
+    return torch.linalg.qr(torch.as_tensor(rows.T, dtype=torch.float32))[0].numpy()  # (D, n)
+
+
 def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[float]]:
     """Fits [(l2, (W, b))] from the strongest L2 down (warm starts) and their dev log losses."""
     dim, k = train[0].shape[1], train[1].shape[1]
@@ -168,6 +199,18 @@ def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[f
             if len(scores) > config.patience and min(scores) < min(scores[-config.patience :]):
                 break  # dev loss rose for `patience` strengths in a row: weaker ones overfit more
     return fits, scores
+
+
+def _choose(train, dev, kind: str, config: ProbeConfig, fallback_l2: float | None):
+    """(l2, (W, b), dev loss per strength) of the grid strength with the lowest dev loss."""
+    fits, scores = _over_grid(train, dev, kind, config)
+    if scores:
+        l2, best = fits[int(np.argmin(scores))]
+    else:  # no dev album for this branch: the root group's choice, else the middle of the grid
+        grid = sorted(config.l2_grid)
+        l2 = fallback_l2 if fallback_l2 in grid else grid[len(grid) // 2]
+        best = dict(fits)[l2]
+    return l2, best, {f[0]: s for f, s in zip(fits, scores, strict=False)}
 
 
 def fit_group(
@@ -192,23 +235,30 @@ def fit_group(
     dev_y = targets["dev"][dv][:, cols][:, keep]
     if group.kind == "softmax":
         dv, dev_y = dv[dev_y.sum(1) > 0], dev_y[dev_y.sum(1) > 0]
-    train = _tensors(x["train"][tr], y_tr[:, keep], group.kind, config.class_balanced)
-    dev = _tensors(x["dev"][dv], dev_y, group.kind, False) if len(dv) else None
-    fits, scores = _over_grid(train, dev, group.kind, config)
-    if scores:
-        l2, best = fits[int(np.argmin(scores))]
-    else:  # no dev album for this branch: the root group's choice, else the middle of the grid
-        grid = sorted(config.l2_grid)
-        l2 = fallback_l2 if fallback_l2 in grid else grid[len(grid) // 2]
-        best = dict(fits)[l2]
-    losses = {f[0]: s for f, s in zip(fits, scores, strict=False)}
+    basis = _row_basis(np.concatenate([x["train"][tr], x["dev"][dv]]))
+    x_tr, x_dv = x["train"][tr], x["dev"][dv]
+    if basis is not None:
+        x_tr, x_dv = x_tr.astype(np.float32) @ basis, x_dv.astype(np.float32) @ basis
+    train = _tensors(x_tr, y_tr[:, keep], group.kind, config.class_balanced)
+    dev = _tensors(x_dv, dev_y, group.kind, False) if len(dv) else None
+    fixed = config.l2_grid[0] if len(config.l2_grid) == 1 else None
+    if fallback_l2 is not None and len(dv) < MIN_DEV:
+        fixed = fallback_l2  # too few dev albums to choose on: the root group's strength
+    if fixed is not None:  # one fit: on train + dev below when refitting, else on train now
+        l2, losses = fixed, {}
+        best = (torch.zeros(len(keep), train[0].shape[1]), torch.zeros(len(keep)))
+        if not (config.refit and len(dv)):
+            best = _solve(*train, group.kind, l2, best, config.max_iter)
+    else:
+        l2, best, losses = _choose(train, dev, group.kind, config, fallback_l2)
     record.update(l2=l2, dev=len(dv), dev_loss=losses)
     if config.refit and len(dv):
-        both_x = np.concatenate([x["train"][tr], x["dev"][dv]])
+        both_x = np.concatenate([x_tr, x_dv])
         both_y = np.concatenate([y_tr[:, keep], dev_y])
         both = _tensors(both_x, both_y, group.kind, config.class_balanced)
         best = _solve(*both, group.kind, l2, best, config.max_iter)
-    weight[keep], bias[keep] = best[0].numpy(), best[1].numpy()
+    coef = best[0].numpy() if basis is None else best[0].numpy() @ basis.T
+    weight[keep], bias[keep] = coef, best[1].numpy()
     return weight, bias, record
 
 

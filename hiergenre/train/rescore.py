@@ -28,7 +28,8 @@ def score_rows(run, dataset, rows: np.ndarray, device: str = "cpu", *, classes=N
 
     store = ImageStore.open_or_build(dataset, run.preprocess.size)
     probs, kept, seconds = predict_rows(run.model, run.preprocess, store, rows, device=device)
-    labels = [dataset.label_sets[i] for i in kept]
+    label_sets = dataset.label_sets  # a property that builds the list: once, not per album
+    labels = [label_sets[i] for i in kept]
     metrics = score_node_probs(
         probs, run.label_space, labels, run.taxonomy, TASK_OF_OUTPUT[run.model.output],
         classes=classes if classes is not None else run.classes,

@@ -189,8 +189,8 @@ def train_from_config(
         config = _new_run_config(config, output)
         split = resolve_split(config, dataset, taxonomy, output)
         check_split(split, dataset)
-        trained = closed_nodes([dataset.label_sets[i] for i in split.rows(dataset, "train")],
-                               taxonomy)  # fmt: skip
+        label_sets = dataset.label_sets  # a property that builds the list: once, not per album
+        trained = closed_nodes([label_sets[i] for i in split.rows(dataset, "train")], taxonomy)
     seed_everything(config.seed)
     model = build_model(config, taxonomy, trained)
     config = with_image_size(config, model)

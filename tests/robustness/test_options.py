@@ -54,7 +54,7 @@ OTHER = [
     (["benchmark", "--models", "resnet-7"], "resnet-7"),
     (["benchmark", "--models", ",,"], "--models"),
     (["benchmark", "--epochs", "0"], "--epochs must be at least 1"),
-    (["benchmark", "--device", "tpu"], "--device 'tpu' is not valid"),
+    (["benchmark", "--device", "tpu"], "unknown --device 'tpu'"),
     (["benchmark", "--models", "prior", "--data", "{tmp}/missing"], "no manifest.csv"),
     (["evaluate", "{tmp}/missing"], "missing"),
     (["evaluate", "{tmp}"], "is not a run directory"),
@@ -64,15 +64,15 @@ OTHER = [
     (["data", "import", "{tmp}/missing", "--out", "{tmp}/ds"], "does not exist"),
     (
         ["data", "import", "{tmp}", "--out", "{tmp}/ds", "--format", "xls"],
-        "--format 'xls' is not valid",
+        "unknown --format 'xls'",
     ),
     (
         ["data", "import", "{tmp}", "--out", "{tmp}/ds", "--unknown", "keep"],
-        "--unknown 'keep' is not valid",
+        "unknown --unknown 'keep'",
     ),
     (
         ["data", "import", "{tmp}", "--out", "{tmp}/ds", "--duplicates", "x"],
-        "--duplicates 'x' is not valid",
+        "unknown --duplicates 'x'",
     ),
     (["data", "stats", "{tmp}/missing"], "no manifest.csv"),
     (["data", "synth", "--out", "{tmp}/s", "--n", "0"], "n >= 1"),
