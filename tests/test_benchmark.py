@@ -112,13 +112,14 @@ def test_the_config_validates_itself(change, message):
 def test_a_plans_probe_settings_reach_the_train_config():
     from types import SimpleNamespace
 
-    from hiergenre.benchmark.config import QUICK_PLANS
+    from hiergenre.benchmark.config import FULL_PLANS, QUICK_PLANS
     from hiergenre.benchmark.run import train_config
-    from hiergenre.train.config import L2_GRID, TrainConfig
+    from hiergenre.train.config import TrainConfig
 
     setting = SimpleNamespace(single_space_name="koenig12", data_path="d", split_path="s.json")
     config = BenchmarkConfig(quick=True)
     quick = train_config(config.plan("style"), setting, config)
     assert quick.l2_grid == QUICK_PLANS["style"].l2_grid and quick.probe_iters < 100
     full = train_config(BenchmarkConfig().plan("style"), setting, BenchmarkConfig())
-    assert (full.l2_grid, full.probe_iters) == (L2_GRID, TrainConfig().probe_iters)
+    assert full.l2_grid == FULL_PLANS["style"].l2_grid != quick.l2_grid
+    assert full.probe_iters == TrainConfig().probe_iters == 100

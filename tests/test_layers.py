@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hiergenre"
 # Bottom to top. A unit is a top-level module or sub-package of hiergenre ("hiergenre" is the
 # package's own __init__, the facade for users). Units in one layer do not import each other.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "fileio"),
+    ("errors", "fileio", "runtime"),
     ("taxonomy", "metrics"),
     ("tree",),  # the taxonomy as tensors: one home for decode, losses, heads and training
     ("data", "models", "decode", "losses", "baselines", "plots"),
