@@ -15,8 +15,6 @@ every output, as for ResNet-101. `weights="none"` asks for random init on purpos
 from __future__ import annotations
 
 import logging
-import socket
-import urllib.parse
 from dataclasses import dataclass
 
 import torch
@@ -108,24 +106,25 @@ class TimmEncoder(Encoder):
         return self.net(x)
 
 
-def _reachable(url: str, timeout: float = 3.0) -> bool:
-    """True when a TCP connection to the URL's host opens within `timeout` seconds."""
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def _unavailable(url: str, timeout: float = 3.0) -> str | None:
+    """Why the hub cannot serve `url` (one HEAD request, no retries), or None when it can."""
+    from huggingface_hub import get_hf_file_metadata
+
     try:
-        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+        get_hf_file_metadata(url, timeout=timeout)
+    except Exception as err:  # httpx ConnectError / TimeoutException, HfHubHTTPError (5xx, 404)
+        return f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+    return None
 
 
 def hub_weights(pretrained_cfg: dict) -> str:
     """Local path of a timm model's hub weights: the Hugging Face cache, else a download.
 
-    Raises OSError when they are not cached and the hub cannot be reached (checked with one quick
-    connection first, so an offline machine answers at once instead of retrying for a minute).
+    Raises OSError when they are not cached and the hub cannot serve them, checked with one HEAD
+    request without retries first, so an offline machine or a hub answering 5xx fails at once
+    instead of `hf_hub_download` retrying with backoff for ~25 s.
     """
-    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub import constants, hf_hub_download, hf_hub_url
 
     hub_id = pretrained_cfg.get("hf_hub_id")
     if not hub_id:
@@ -136,8 +135,11 @@ def hub_weights(pretrained_cfg: dict) -> str:
     except Exception:  # LocalEntryNotFoundError: not cached yet
         log_msg = "hub weights of %s are not cached; trying %s"
         logger.info(log_msg, hub_id, constants.ENDPOINT)
-    if constants.HF_HUB_OFFLINE or not _reachable(constants.ENDPOINT):
-        raise OSError(f"{hub_id} is not cached and {constants.ENDPOINT} cannot be reached")
+    if constants.HF_HUB_OFFLINE:
+        raise OSError(f"{hub_id} is not cached and the hub is off (HF_HUB_OFFLINE)")
+    why = _unavailable(hf_hub_url(hub_id, filename))
+    if why:
+        raise OSError(f"{hub_id} is not cached and {constants.ENDPOINT} cannot serve it ({why})")
     return hf_hub_download(hub_id, filename)
 
 
