@@ -21,6 +21,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from hiergenre.runtime import batch_for
+
 log = logging.getLogger(__name__)
 
 
@@ -61,8 +63,6 @@ def compute_store_features(
     model: nn.Module, preprocess, store, rows: np.ndarray, device, batch_size: int | None = None
 ) -> torch.Tensor:
     """Encoder features (N, D) float32 of store rows: preprocess, then `model.features`."""
-    from hiergenre.inference import batch_for
-
     batch_size = batch_size or batch_for(preprocess.size, device)
     model = getattr(model, "model", model)
     model.eval()

@@ -25,21 +25,12 @@ import torch
 from torch import nn
 
 from hiergenre.errors import ConfigError
+from hiergenre.runtime import batch_for
 from hiergenre.taxonomy import LabelSpace
 
 log = logging.getLogger(__name__)
 RESIZE_POLICIES = ("center-crop",)
 BATCH = 64
-CPU_BATCH_PIXELS = 1 << 20
-
-
-def batch_for(size: int, device: str | torch.device = "cpu") -> int:
-    """Covers per forward pass: 64, or on CPU about a million pixels (64 covers of 128 px, 20 of
-    224 px), which keeps activations in cache (benchmarks/bench_malloc.py: 224-px lite0 features
-    run faster in batches of 8-32 than of 64)."""
-    if torch.device(device).type != "cpu":
-        return BATCH
-    return int(max(8, min(BATCH, CPU_BATCH_PIXELS // (size * size))))
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ def test_every_normalising_registered_model_is_covered():
 
 
 def test_cpu_batches_hold_about_a_million_pixels_and_cuda_keeps_64():
-    from hiergenre.inference import batch_for
+    from hiergenre.runtime import batch_for
 
     assert [batch_for(s) for s in (32, 64, 128, 224, 288, 512)] == [64, 64, 64, 20, 12, 8]
     assert batch_for(224, "cuda") == 64

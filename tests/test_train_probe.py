@@ -168,7 +168,8 @@ def test_a_branch_with_few_dev_albums_takes_the_roots_strength_in_one_fit(monkey
     calls = []
     solve = probe._solve
     monkeypatch.setattr(probe, "_solve", lambda x, *a: calls.append(len(x)) or solve(x, *a))
-    fit = fit_probe({"train": x[:400], "dev": x[dev]}, {"train": targets[:400], "dev": targets[dev]},
+    parts = {"train": x[:400], "dev": x[dev]}
+    fit = fit_probe(parts, {"train": targets[:400], "dev": targets[dev]},
                     branch_groups(np.array([-1, -1, 0, 0, 0]), "softmax"),
                     ProbeConfig(l2_grid=(1e-3, 1e-1, 10.0), patience=5))  # fmt: skip
     root, branch = fit.choices

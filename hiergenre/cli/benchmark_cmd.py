@@ -68,7 +68,7 @@ def benchmark(
     quick: bool = o(
         False,
         "--quick",
-        help="Fewer epochs, smaller models, shorter probe grids (~4 min, 2 cores).",
+        help="Fewer epochs, smaller models, shorter probe grids (~2 min, 2 cores).",
     ),
     out: Path = o(Path("benchmarks/results/latest"), "--out", help="Results directory."),
     seed: int = o(230, "--seed", help="Seed of the split and of every model."),
