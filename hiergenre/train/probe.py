@@ -95,13 +95,18 @@ def branch_groups(parent_index: np.ndarray, kind: str) -> list[Group]:
     return groups
 
 
-def _loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, kind: str) -> torch.Tensor:
-    """Weighted mean log loss of one group: softmax over columns, or BCE per column."""
+def _terms(logits: torch.Tensor, y: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log loss per album and column, d loss / d logits) of one group: a softmax over the
+    columns (rows of y sum to 1) or a sigmoid per column."""
     if kind == "softmax":
-        per = -(y * F.log_softmax(logits, dim=1)).sum(1)
-    else:
-        per = F.binary_cross_entropy_with_logits(logits, y, reduction="none").sum(1)
-    return (per * w).sum() / w.sum()
+        log_p = F.log_softmax(logits, dim=1)
+        return -(y * log_p), log_p.exp() - y
+    return F.binary_cross_entropy_with_logits(logits, y, reduction="none"), logits.sigmoid() - y
+
+
+def _loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, kind: str) -> torch.Tensor:
+    """Weighted mean log loss of one group."""
+    return (_terms(logits, y, kind)[0].sum(1) * w).sum() / w.sum()
 
 
 def _solve(x, y, w, kind, l2, init, max_iter) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,13 +123,7 @@ def _solve(x, y, w, kind, l2, init, max_iter) -> tuple[torch.Tensor, torch.Tenso
 
     @torch.no_grad()
     def closure() -> torch.Tensor:
-        logits = torch.addmm(bias, x, weight.T)
-        if kind == "softmax":
-            log_p = F.log_softmax(logits, dim=1)
-            per, resid = -(y * log_p), log_p.exp() - y  # rows of y sum to 1
-        else:
-            per = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-            resid = torch.sigmoid(logits) - y
+        per, resid = _terms(torch.addmm(bias, x, weight.T), y, kind)
         resid.mul_(share)
         weight.grad = resid.T @ x + l2 * weight
         bias.grad = resid.sum(0)
