@@ -80,7 +80,7 @@ FULL_PLANS = {
 # strength at 40 L-BFGS iterations, and the hierarchical head's ~100 branch probes 50 iterations.
 _QUICK_GRID = _PAIR_GRID
 QUICK_PLANS = {
-    "koenig-multilabel": ModelPlan("koenig-multilabel", {"width": 0.125}, epochs=3),
+    "koenig-multilabel": ModelPlan("koenig-multilabel", {"width": 0.125}, epochs=2),
     "koenig-singlelabel": ModelPlan("koenig-singlelabel", {"width": 0.5}, "single", epochs=4),
     "resnet101": ModelPlan(
         "resnet101",
@@ -92,7 +92,7 @@ QUICK_PLANS = {
         l2_grid=_QUICK_GRID,
     ),  # fmt: skip
     "hierarchical": ModelPlan(
-        "hierarchical", {**_HIER, "encoder_options": {"width": 0.125}}, epochs=3
+        "hierarchical", {**_HIER, "encoder_options": {"width": 0.125}}, epochs=2
     ),
     "style": dataclasses.replace(_STYLE, l2_grid=(0.1,), probe_iters=40),
     "lite0": dataclasses.replace(_LITE0_FLAT, l2_grid=_QUICK_GRID),
