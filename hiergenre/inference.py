@@ -30,7 +30,6 @@ from hiergenre.taxonomy import LabelSpace
 
 log = logging.getLogger(__name__)
 RESIZE_POLICIES = ("center-crop",)
-BATCH = 64
 
 
 @dataclass(frozen=True)

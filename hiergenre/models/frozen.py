@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from hiergenre.errors import ConfigError
+from hiergenre.errors import ConfigError, check_choice
 from hiergenre.models.base import Encoder
 
 FEATURES = ("pooled", "style", "pooled+style")
@@ -73,8 +73,7 @@ def feature_encoder(encoder: Encoder, backbone: str, features: str) -> Encoder:
     """The encoder computing the `features` choice on top of a backbone's encoder."""
     from hiergenre.models.style import StyleEncoder
 
-    if features not in FEATURES:
-        raise ConfigError(f"unknown --features {features!r}: choose one of {', '.join(FEATURES)}")
+    check_choice("--features", features, FEATURES)
     if features == "pooled":
         return encoder
     layers = style_layers(backbone, encoder)

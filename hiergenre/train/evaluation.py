@@ -72,8 +72,9 @@ def final_part(
     if not ctx.is_main:
         return {}
     images = data.images
+    # the batches `evaluate` uses too (runtime.batch_for), not the training batch size
     nodes, kept, _ = predict_rows(full, images.preprocess, images.store, images.rows[part],
-                                  batch_size, device)  # fmt: skip
+                                  device=device)  # fmt: skip
     if len(kept) != len(images.rows[part]):
         raise RuntimeError("a part's rows changed between training and scoring")
     return score(full, data, part, nodes)
