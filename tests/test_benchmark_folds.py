@@ -88,3 +88,33 @@ def test_bad_fold_counts_are_refused(tax):
         make_folds(dataset(100), tax, 1)
     with pytest.raises(DataError, match="at least 15 albums"):
         make_folds(dataset(12), tax, 5)
+
+
+def test_a_two_fold_run_reports_mean_and_sd_and_says_what_the_counts_are(tmp_path, monkeypatch):
+    """`--folds 2` with the image-free baselines: per-fold runs, their mean and sd, and a
+    dataset line that does not call the folds' pooled test parts one split's test part."""
+    import json
+
+    from hiergenre.benchmark import BenchmarkConfig
+    from hiergenre.benchmark.multifold import run_folds
+    from hiergenre.data import generate_synthetic
+    from hiergenre.taxonomy import load_taxonomy
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    generate_synthetic(tmp_path / "data", n=200, size=32, seed=3, taxonomy=load_taxonomy(),
+                       workers=1)  # fmt: skip
+    config = BenchmarkConfig(data=str(tmp_path / "data"), models=("prior", "majority"),
+                             out=str(tmp_path / "out"), folds=2, plots=False)  # fmt: skip
+    payload = run_folds(config)
+    folds = [json.loads((tmp_path / "out" / f"fold-{i}" / "results.json").read_text())
+             for i in (1, 2)]  # fmt: skip
+    setting = payload["setting"]
+    assert setting["test_albums"] == sum(f["setting"]["test_albums"] for f in folds) == 200
+    majority = next(m for m in payload["models"] if m["name"] == "majority")
+    accs = [next(m for m in f["models"] if m["name"] == "majority")["metrics"]["accuracy"]
+            for f in folds]  # fmt: skip
+    assert majority["metrics"]["accuracy"] == pytest.approx(sum(accs) / 2)
+    assert majority["metrics_sd"]["accuracy"] == pytest.approx(abs(accs[0] - accs[1]) / 2)
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert f"2 folds, each training on about {setting['train_albums']} albums" in md
+    assert "their test parts together hold 200" in md and "train / 200 test" not in md

@@ -79,8 +79,9 @@ def test_unknown_layer_is_a_config_error():
 def test_lite0_style_default():
     model = get_model("style", None, tax()).eval()
     assert model.pretrained is True
-    # lite0 taps 32, 16, 24, 40, 80 -> 64 channels, plus 1280 pooled features
-    dims = [32, 16, 24, 40, 64]
+    # lite0 taps its stem and 7 stages: 32, 16, 24, 40, 80, 112, 192, 320 channels, the last
+    # three projected to 96; plus 1280 pooled features
+    dims = [32, 16, 24, 40, 80, 96, 96, 96]
     assert model.encoder.feature_dim == sum(2 * d + d * (d + 1) // 2 for d in dims) + 1280
     with torch.no_grad():
         assert model(torch.rand(2, 3, 64, 64)).shape == (2, 3)

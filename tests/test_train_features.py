@@ -79,3 +79,34 @@ def test_features_equal_the_encoder_output(tmp_path, setup):
 def _metrics(run_dir):
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     return [json.loads(x)["dev"] for x in lines]
+
+
+def test_a_refitted_probe_scores_dev_with_its_train_only_fit(tmp_path, setup):
+    """After the refit on train + dev, dev albums are training data: the run's dev numbers (each
+    epoch's and the summary's, two code paths) come from the train-only fit, not the saved head."""
+    from hiergenre.inference import predict_rows
+    from hiergenre.train.evaluation import score
+    from hiergenre.train.inputs import image_data
+
+    tax, dataset, split = setup
+    model = tiny_model(tax).freeze_encoder()
+    fit(model, dataset, split, CFG, tmp_path / "a")
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["solver"] == "lbfgs" and summary["head_fit"]["refit_on_dev"]
+    metric = summary["metric"]
+    assert summary["dev"][metric] == pytest.approx(summary["best_metric"], abs=1e-9)
+    assert _metrics(tmp_path / "a")[0][metric] == pytest.approx(summary["best_metric"], abs=1e-9)
+    # the saved (refitted) head on the same dev albums scores otherwise
+    saved = load_checkpoint(tmp_path / "a" / "best")
+    model.load_state_dict(saved.model_state)
+    preprocess = model_preprocess(tmp_path / "a")
+    data, store, rows = image_data(model, dataset, split, preprocess, False)
+    nodes, _, _ = predict_rows(model, data.images.preprocess, store, rows["dev"])
+    in_sample = score(model, data, "dev", nodes)
+    assert in_sample["brier"] != pytest.approx(summary["dev"]["brier"], abs=1e-6)
+
+
+def model_preprocess(run_dir):
+    from hiergenre.inference import Preprocess
+
+    return Preprocess.from_dict(json.loads((run_dir / "run.json").read_text())["preprocess"])

@@ -80,7 +80,7 @@ def test_refit_uses_train_and_dev_at_the_chosen_strength():
     assert np.abs(ours - clf.predict_proba(scaler.transform(x))).max() < 2e-3
 
 
-def test_one_strength_is_fitted_once_on_train_and_dev(monkeypatch):
+def test_one_strength_is_fitted_on_train_then_refitted_on_train_and_dev(monkeypatch):
     from hiergenre.train import probe
 
     calls = []
@@ -90,7 +90,7 @@ def test_one_strength_is_fitted_once_on_train_and_dev(monkeypatch):
     onehot = np.eye(3)[y]
     fit_probe({"train": x[:200], "dev": x[200:]}, {"train": onehot[:200], "dev": onehot[200:]},
               flat_groups(3, "softmax"), ProbeConfig(l2_grid=(1e-2,)))  # fmt: skip
-    assert calls == [300]
+    assert calls == [200, 300]  # no grid; the train-only fit scores dev, the refit is the head
     calls.clear()
     fit_probe({"train": x[:200], "dev": x[200:]}, {"train": onehot[:200], "dev": onehot[200:]},
               flat_groups(3, "softmax"), ProbeConfig(l2_grid=(1e-2, 1.0)))  # fmt: skip
@@ -156,7 +156,25 @@ def test_a_branch_learns_only_from_albums_carrying_its_parent():
     assert [c["train"] for c in fit.choices] == [400, len(under_a)]
 
 
-def test_a_branch_with_few_dev_albums_takes_the_roots_strength_in_one_fit(monkeypatch):
+@pytest.mark.parametrize("grid", [(1e-2,), (1e-3, 1e-1, 10.0)])
+def test_a_refitted_probe_keeps_its_train_only_fit_for_scoring_dev(grid):
+    x, y = blobs(300, 10, 3, noise=1.5, seed=2)
+    onehot = np.eye(3)[y]
+    parts = {"train": x[:200], "dev": x[200:]}
+    targets = {"train": onehot[:200], "dev": onehot[200:]}
+    groups = flat_groups(3, "softmax")
+    fit = fit_probe(parts, targets, groups, ProbeConfig(l2_grid=grid, refit=True))
+    train_only = fit_probe(parts, targets, groups, ProbeConfig(l2_grid=grid, refit=False))
+    assert fit.refitted and not train_only.refitted
+    assert fit.record()["dev_scored_with"] == "the train-only fit at the chosen L2"
+    held = fit.held_out()
+    np.testing.assert_allclose(held.weight, train_only.weight, atol=1e-5)
+    np.testing.assert_allclose(held.bias, train_only.bias, atol=1e-5)
+    assert np.abs(fit.weight - held.weight).max() > 1e-3  # the head itself saw the dev albums
+    assert np.array_equal(train_only.held_out().weight, train_only.weight)
+
+
+def test_a_branch_with_few_dev_albums_takes_the_roots_strength(monkeypatch):
     from hiergenre.train import probe
 
     x, y = blobs(600, 6, 5, noise=1.0, seed=4)
@@ -176,7 +194,8 @@ def test_a_branch_with_few_dev_albums_takes_the_roots_strength_in_one_fit(monkey
     assert (root["dev"], branch["dev"]) == (46, 6) and branch["l2"] == root["l2"]
     assert root["dev_loss"] and not branch["dev_loss"]  # chosen on dev, and taken
     under_a = int((y[:400] < 3).sum())
-    assert calls == [400, 400, 400, 446, under_a + 6]  # grid + refit for the root, one fit
+    # the root: its grid, then the refit; the branch: a train-only fit, then the refit
+    assert calls == [400, 400, 400, 446, under_a, under_a + 6]
 
 
 def test_a_softmax_branch_with_one_present_child_gives_it_everything():
@@ -195,3 +214,33 @@ def test_a_grid_without_positive_strength_is_refused():
     with pytest.raises(ConfigError, match="l2_grid"):
         fit_probe({"train": x, "dev": x}, {"train": np.eye(2)[y], "dev": np.eye(2)[y]},
                   flat_groups(2, "softmax"), ProbeConfig(l2_grid=(0.0,)))  # fmt: skip
+
+
+def test_one_basis_for_every_branch_gives_each_branch_its_own_optimum(monkeypatch):
+    """With more features than albums every group is fitted in the span of all the albums; a
+    branch's optimum lies in the span of its own albums, so it is the same head."""
+    from hiergenre.train import probe
+
+    x, y = blobs(160, 400, 5, noise=2.0, seed=6)  # 400 features, 160 albums
+    targets = np.zeros((160, 5))  # as above: c, d, e children of a
+    targets[:, 0], targets[:, 1] = y < 3, y >= 3
+    for cls in range(3):
+        targets[y == cls, 2 + cls] = 1
+    parts = {"train": x[:120], "dev": x[120:]}
+    split = {"train": targets[:120], "dev": targets[120:]}
+    groups = branch_groups(np.array([-1, -1, 0, 0, 0]), "softmax")
+    config = ProbeConfig(l2_grid=(0.3, 3.0), max_iter=500)
+    spans, real = [], probe._row_basis
+    monkeypatch.setattr(probe, "_row_basis", lambda rows: spans.append(rows.shape) or real(rows))
+    shared = fit_probe(parts, split, groups, config)
+    assert spans == [(160, 400)]  # one basis for both groups
+    monkeypatch.setattr(probe, "_row_basis", lambda rows: None)
+    direct = fit_probe(parts, split, groups, config)
+    assert [c["l2"] for c in shared.choices] == [c["l2"] for c in direct.choices]
+    logits = [x @ f.weight.T + f.bias for f in (shared, direct)]
+    np.testing.assert_allclose(
+        softmax(logits[0][:, 2:], 1), softmax(logits[1][:, 2:], 1), atol=2e-3
+    )
+    np.testing.assert_allclose(
+        softmax(logits[0][:, :2], 1), softmax(logits[1][:, :2], 1), atol=2e-3
+    )

@@ -108,9 +108,13 @@ def headline(payload: dict) -> list[str]:
     """The lines printed under the table: dataset, weights, and the done-when checks."""
     s = payload["setting"]
     lines = _folds_line(s)
+    if s.get("folds"):  # train: the first fold's part; test: the folds' test parts together
+        split = (f"{s['folds']} folds, each training on about {s['train_albums']} albums; their "
+                 f"test parts together hold {s['test_albums']}, saved as {s['split']}")  # fmt: skip
+    else:
+        split = f"split {s['train_albums']} train / {s['test_albums']} test, saved as {s['split']}"
     lines += [
-        f"Dataset: {s['dataset']} ({s['albums']} albums; split {s['train_albums']} train / "
-        f"{s['test_albums']} test, saved as {s['split']}). Single-label columns: "
+        f"Dataset: {s['dataset']} ({s['albums']} albums; {split}). Single-label columns: "
         f"{s['test_single_label_albums']} test albums with exactly one of {len(s['classes'])} "
         f"classes ({s['classes_name']}: {', '.join(s['classes'])}).",
         "Pretrained weights: " + (", ".join(

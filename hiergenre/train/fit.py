@@ -231,7 +231,7 @@ def train_epochs(r: Runner, state: RunState, progress: Progress) -> tuple[str, s
 
 def probe_epoch(r: Runner, state: RunState, progress: Progress) -> tuple[str, str]:
     """The head fitted as a linear probe (train/headfit.py): one "epoch", saved as `best`."""
-    from hiergenre.train.headfit import fit_head
+    from hiergenre.train.headfit import fit_head, held_out_head
     from hiergenre.train.probe import ProbeConfig
 
     start = time.perf_counter()
@@ -239,7 +239,9 @@ def probe_epoch(r: Runner, state: RunState, progress: Progress) -> tuple[str, st
     probe = ProbeConfig(r.config.l2_grid, r.config.probe_iters, class_balanced=balanced)
     fit = fit_head(r.model, r.data, probe)
     r.meta["head_fit"] = fit.record()
-    dev = evaluate_part(r.model, r.data, "dev", r.ctx, r.device, r.config.batch_size)
+    r.probe_fit = fit  # type: ignore[attr-defined]  # the summary scores dev with its held-out fit
+    with held_out_head(r.model, fit):  # dev albums were refitted on: score the train-only fit
+        dev = evaluate_part(r.model, r.data, "dev", r.ctx, r.device, r.config.batch_size)
     state.epoch = state.best_epoch = 1
     state.best_metric = dev.get(PRIMARY[r.model.output], float("nan"))
     seconds = time.perf_counter() - start

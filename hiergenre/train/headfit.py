@@ -11,6 +11,7 @@ recorded in the checkpoint metadata, `metrics.jsonl` and `summary.json` (`head_f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import numpy as np
@@ -78,6 +79,20 @@ def install(model: nn.Module, fit: ProbeFit) -> None:
         head.norm.running_var.fill_(1.0 - head.norm.eps)
     linear.weight.copy_(torch.as_tensor(fit.weight, dtype=linear.weight.dtype))
     linear.bias.copy_(torch.as_tensor(fit.bias, dtype=linear.bias.dtype))
+
+
+@contextlib.contextmanager
+def held_out_head(model: nn.Module, fit: ProbeFit):
+    """Within the block the model's head is the train-only fit (to score the dev part with:
+    after a refit, dev albums are training data); the fitted head is back after it."""
+    if not fit.refitted:
+        yield model
+        return
+    install(model, fit.held_out())
+    try:
+        yield model
+    finally:
+        install(model, fit)
 
 
 def fit_head(model: nn.Module, data, config: ProbeConfig) -> ProbeFit:

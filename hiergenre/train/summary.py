@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -45,6 +46,14 @@ def _mean_speed(run_dir) -> float | None:
     return sum(speeds) / len(speeds) if speeds else None
 
 
+def _dev_head(r):
+    """The head to score dev with: a refitted probe's train-only fit (train/headfit.py)."""
+    from hiergenre.train.headfit import held_out_head
+
+    fit = getattr(r, "probe_fit", None)
+    return contextlib.nullcontext() if fit is None else held_out_head(_full_model(r), fit)
+
+
 def write_summary(r, state, status: str, message: str, seconds: float, progress=None):
     """Evaluate the best checkpoint on dev and test (unless interrupted) and write summary.json."""
     dev: dict = {}
@@ -56,7 +65,8 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
                                label_space=r.meta["label_space"])  # fmt: skip
         _full_model(r).load_state_dict(ckpt.model_state)
         size = r.config.batch_size
-        dev = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
+        with _dev_head(r):
+            dev = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
         test = final_part(r.model, r.data, "test", r.ctx, r.device, size)
     model = _full_model(r)
     metric = PRIMARY[model.output]
