@@ -66,6 +66,7 @@ class Runner:
     sampler: EpochSampler
     loader: DataLoader
     meta: dict
+    probe_fit: Any = None  # a probe head's ProbeFit: the summary scores dev with its held-out fit
 
 
 def _emit(progress: Progress, ctx: DistContext, event: str, info: dict) -> None:
@@ -239,7 +240,7 @@ def probe_epoch(r: Runner, state: RunState, progress: Progress) -> tuple[str, st
     probe = ProbeConfig(r.config.l2_grid, r.config.probe_iters, class_balanced=balanced)
     fit = fit_head(r.model, r.data, probe)
     r.meta["head_fit"] = fit.record()
-    r.probe_fit = fit  # type: ignore[attr-defined]  # the summary scores dev with its held-out fit
+    r.probe_fit = fit
     with held_out_head(r.model, fit):  # dev albums were refitted on: score the train-only fit
         dev = evaluate_part(r.model, r.data, "dev", r.ctx, r.device, r.config.batch_size)
     state.epoch = state.best_epoch = 1

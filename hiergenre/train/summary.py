@@ -50,8 +50,9 @@ def _dev_head(r):
     """The head to score dev with: a refitted probe's train-only fit (train/headfit.py)."""
     from hiergenre.train.headfit import held_out_head
 
-    fit = getattr(r, "probe_fit", None)
-    return contextlib.nullcontext() if fit is None else held_out_head(_full_model(r), fit)
+    if r.probe_fit is None:
+        return contextlib.nullcontext()
+    return held_out_head(_full_model(r), r.probe_fit)
 
 
 def write_summary(r, state, status: str, message: str, seconds: float, progress=None):
