@@ -123,3 +123,19 @@ def test_a_plans_probe_settings_reach_the_train_config():
     full = train_config(BenchmarkConfig().plan("style"), setting, BenchmarkConfig())
     assert full.l2_grid == FULL_PLANS["style"].l2_grid != quick.l2_grid
     assert full.probe_iters == TrainConfig().probe_iters == 100
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_the_pretrained_rows_share_one_encoder(quick):
+    """style, lite0 and hierarchical-lite0 read one cached feature set: --quick's early layers
+    at 64 channels (5,496 features), the full plans' every stage at 96 (21,232)."""
+    from hiergenre.featcache import encoder_identity
+    from hiergenre.models import get_model
+    from hiergenre.taxonomy import load_taxonomy
+
+    config = BenchmarkConfig(quick=quick)
+    tax = load_taxonomy()
+    plans = [config.plan(n) for n in ("style", "lite0", "hierarchical-lite0")]
+    encoders = [get_model(p.name, None, tax, **p.options).encoder for p in plans]
+    assert len({encoder_identity(e) for e in encoders}) == 1
+    assert encoders[0].feature_dim == (5496 if quick else 21232)

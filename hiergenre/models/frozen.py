@@ -70,12 +70,20 @@ def style_layers(backbone: str, encoder: Encoder) -> tuple[str, ...]:
     raise ConfigError(f"no style layers known for {backbone!r}: use --features pooled")
 
 
-def feature_encoder(encoder: Encoder, backbone: str, features: str) -> Encoder:
-    """The encoder computing the `features` choice on top of a backbone's encoder."""
+def feature_encoder(
+    encoder: Encoder,
+    backbone: str,
+    features: str,
+    layers: tuple[str, ...] | None = None,
+    max_channels: int | None = None,
+) -> Encoder:
+    """The encoder computing the `features` choice on top of a backbone's encoder; `layers` and
+    `max_channels` override the style encoder's defaults (`style_layers`, StyleEncoder's)."""
     from hiergenre.models.style import StyleEncoder
 
     check_choice("--features", features, FEATURES)
     if features == "pooled":
         return encoder
-    layers = style_layers(backbone, encoder)
-    return StyleEncoder(encoder, layers, with_semantic=features == "pooled+style")
+    layers = tuple(layers or style_layers(backbone, encoder))
+    cap = {} if max_channels is None else {"max_channels": int(max_channels)}
+    return StyleEncoder(encoder, layers, with_semantic=features == "pooled+style", **cap)

@@ -127,6 +127,8 @@ class Lite0Config:
     output: str = "sigmoid"
     dropout: float = 0.2
     features: str = "pooled"
+    style_layers: tuple[str, ...] | None = None  # None: the style encoder's lite0 default
+    style_channels: int | None = None  # None: the style encoder's default cap (96)
 
 
 @register_model("lite0")
@@ -135,7 +137,8 @@ def lite0(config: Lite0Config, label_space: LabelSpace | None, taxonomy: Taxonom
     check_choice("weights", config.weights, ("package", "none"))
     check_choice("mode", config.mode, ("finetune", "frozen"))
     encoder = feature_encoder(
-        Lite0Encoder(config.weights, config.dropout), "lite0", config.features
-    )
+        Lite0Encoder(config.weights, config.dropout), "lite0", config.features,
+        config.style_layers, config.style_channels,
+    )  # fmt: skip
     encoder.pretrained, encoder.notice = encoder_flags(encoder)
     return pretrained_flat_model(encoder, config, label_space, taxonomy)
