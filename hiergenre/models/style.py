@@ -18,9 +18,9 @@ stem and all seven stages play its role.
 
 Which layers: the poster proposed early layers (texture, colour), but on real covers the later
 stages' Gram statistics carry most of the gain. On the Discogs covers (5 genres, a softmax probe
-on pooled + Gram features, 5 folds; `benchmarks/bench_style_layers_discogs.py`, results in
-`benchmarks/results/style_layers_discogs.md`): the stem and stages 0-3 at 64 channels (the old
-default) 0.437; every stage at 64 channels 0.452; stages 0-5 or every stage at 96 channels 0.457,
+on pooled + Gram features, the benchmark's 5 folds; `benchmarks/bench_style_layers_discogs.py`,
+results in `benchmarks/results/style_layers_discogs.md`): the stem and stages 0-3 at 64 channels
+(the old default) 0.431; every stage at 64 channels 0.448; every stage at 96 channels 0.452,
 better in every fold. Hence lite0's default taps every stage, and `max_channels` is 96 (lite0's
 pooled + style vector: 21,232 features; 12,120 at 64 channels).
 """
