@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -279,7 +279,7 @@ def test_sigkill_mid_fetch_then_rerun_completes_without_refetching(tmp_path):
         "fetch_covers(sys.argv[1], sys.argv[2], FetchConfig(workers=2, http=http,"
         " sources=('url',), caa_base_url=sys.argv[3]))"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     args = [sys.executable, "-c", code, str(source), str(out), f"{server.url}/caa"]
     proc = subprocess.Popen(args, env=env)
     ledger = out / LEDGER

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "hiergenre"
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "hiergenre"
 
 # Bottom to top. A unit is a top-level module or sub-package of hiergenre ("hiergenre" is the
 # package's own __init__, the facade for users). Units in one layer do not import each other.
