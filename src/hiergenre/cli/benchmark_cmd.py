@@ -103,8 +103,3 @@ def benchmark(
     render_benchmark(payload)
     plots = " and PNG plots" if config.plots else ""
     console.print(f"Results: {out}/results.md, results.json, results.csv{plots}.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
-    app.command("benchmark")(benchmark)

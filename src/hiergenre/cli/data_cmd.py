@@ -162,8 +162,3 @@ def render_report(report: dict, top: int) -> None:
     if single:
         console.print(f"single-label (exactly one koenig12 genre): {single['albums']} albums "
                       f"({single['share']:.0%})")  # fmt: skip
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `data` command group to the main app."""
-    app.add_typer(data_app, name="data")

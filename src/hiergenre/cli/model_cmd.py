@@ -126,10 +126,3 @@ def export(
                   f"input 3x{summary['image_size']}x{summary['image_size']} RGB in [0, 1], "
                   f"normalised inside); max |onnxruntime - hiergenre predict| = "
                   f"{summary['max_abs_diff']:.2e}", highlight=False)  # fmt: skip
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
-    app.command("evaluate")(evaluate)
-    app.command("predict")(predict)
-    app.command("export")(export)

@@ -322,8 +322,3 @@ def hierarchical(
                   patience=patience, balance=balance, seed=seed, device=device,
                   compile_=compile_, taxonomy=taxonomy)  # fmt: skip
     _run(cfg, "hierarchical", out, (resume, overwrite, quiet), epochs)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `train` sub-app to the main app."""
-    app.add_typer(train_app, name="train")
