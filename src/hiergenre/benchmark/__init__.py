@@ -1,6 +1,7 @@
 """`hiergenre benchmark`: the poster's models, the project's models and honest baselines trained
 and evaluated on one saved split, reported beside the poster's numbers."""
 
+from hiergenre.benchmark.api import run_benchmark
 from hiergenre.benchmark.config import (
     ALL_NAMES,
     BASELINE_NAMES,
@@ -11,7 +12,6 @@ from hiergenre.benchmark.config import (
     parse_models,
 )
 from hiergenre.benchmark.report import headline, table
-from hiergenre.benchmark.run import run_benchmark
 
 __all__ = [
     "ALL_NAMES",

@@ -16,19 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
+from hiergenre.benchmark import report
 from hiergenre.benchmark.config import BenchmarkConfig
+from hiergenre.benchmark.folds import make_folds
+from hiergenre.benchmark.run import run_split
+from hiergenre.data import resolve_dataset
+from hiergenre.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
 
 
 def run_folds(config: BenchmarkConfig, progress=None) -> dict:
     """Run the benchmark on each of `config.folds` folds and aggregate (see module doc)."""
-    from hiergenre.benchmark import report
-    from hiergenre.benchmark.folds import make_folds
-    from hiergenre.benchmark.run import run_benchmark
-    from hiergenre.data import resolve_dataset
-    from hiergenre.taxonomy import load_taxonomy
-
     out = Path(config.out)
     taxonomy = load_taxonomy()
     dataset = resolve_dataset(config.data, taxonomy)
@@ -41,7 +40,7 @@ def run_folds(config: BenchmarkConfig, progress=None) -> dict:
         if progress is not None:
             progress("fold", {"fold": i, "folds": len(folds)})
         sub = dataclasses.replace(config, out=str(fold_out), folds=None, plots=False)
-        payloads.append(run_benchmark(sub, progress))
+        payloads.append(run_split(sub, progress))
     payload = aggregate(payloads, folds[0].group_aware)
     payload["config"]["folds"] = config.folds
     payload["config"]["out"] = str(out)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hiergenre.benchmark import report
 from hiergenre.benchmark.config import BASELINE_NAMES, BenchmarkConfig, ModelPlan
 from hiergenre.benchmark.setting import Setting, make_setting
-from hiergenre.errors import ConfigError
 from hiergenre.evaluate import evaluate_predictions
 from hiergenre.featcache import encoder_is_frozen
 
@@ -27,17 +27,9 @@ SPEED_SAMPLE = 64  # covers timed through the whole model for the img/s column
 BASELINE_MAX_TRAIN = 4000  # the cheap baselines fit on at most this many training covers
 
 
-def run_benchmark(config: BenchmarkConfig, progress=None) -> dict:
-    """Train, evaluate and report every model of `config`; returns the results dict that
-    results.json holds (see `hiergenre.benchmark.report`)."""
-    from hiergenre.benchmark import report
-
-    if config.weights is not None and not Path(config.weights).is_file():
-        raise ConfigError(f"weights file {config.weights} does not exist: check --weights")
-    if config.folds:
-        from hiergenre.benchmark.multifold import run_folds
-
-        return run_folds(config, progress)
+def run_split(config: BenchmarkConfig, progress=None) -> dict:
+    """Train, evaluate and report every model of `config` on one split; returns the results dict
+    that results.json holds (see `hiergenre.benchmark.report`)."""
     torch.manual_seed(config.seed)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
