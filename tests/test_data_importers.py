@@ -211,3 +211,51 @@ def test_discogs_covers_import(tmp_path, shared_data):
     # near-duplicate pair in the folders; every other duplicate group is found both ways.
     dup_ids = by_csv.report["skipped_by_reason"].get("duplicate-id", 0)
     assert by_csv.report["duplicates"]["near_groups"] + dup_ids == rep["duplicates"]["near_groups"]
+
+
+def _nothing_left(src, tmp_path, tax, options=ImportOptions()) -> str:
+    with pytest.raises(DataError) as info:
+        import_collection(src, tmp_path / "out", tax, options)
+    message = str(info.value)
+    assert "\n" not in message and not (tmp_path / "out" / "manifest.csv").exists()
+    return message
+
+
+def test_nothing_left_to_import_says_why_every_row_was_rejected(tmp_path, tax):
+    """Each way of ending with no album is one line counting the rejections by reason."""
+    src = tmp_path / "col"
+    rows = [f"{cover(tmp_path / 'elsewhere' / f'{i}.jpg', i)},Rock\n" for i in range(3)]
+    (src).mkdir()
+    (src / "covers.csv").write_text("image,labels\n" + "".join(rows) + "img/gone.jpg,Jazz\n")
+    message = _nothing_left(src / "covers.csv", tmp_path, tax)
+    assert "all 4 albums" in message and "outside-root 3" in message and "missing 1" in message
+    assert "--allow-outside-root" in message
+
+    flat = tmp_path / "flat"  # covers, but no genre folders
+    cover(flat / "a.jpg", 1)
+    cover(flat / "b.jpg", 2)
+    message = _nothing_left(flat, tmp_path, tax)
+    assert "no albums" in message and "<genre>" in message
+
+    (tmp_path / "empty").mkdir()
+    assert "no albums" in _nothing_left(tmp_path / "empty", tmp_path, tax)
+
+    polka = tmp_path / "polka"
+    cover(polka / "Polka" / "a.jpg", 1)
+    cover(polka / "Zydeco" / "b.jpg", 2)
+    message = _nothing_left(polka, tmp_path, tax, ImportOptions(unknown="drop"))
+    assert "all 2 albums" in message and "unknown-genre 2" in message
+
+
+def test_named_csv_columns_that_are_missing_are_named(tmp_path, tax):
+    src = tmp_path / "col"
+    cover(src / "a.jpg", 1)
+    (src / "covers.csv").write_text("path,genre\na.jpg,Rock\n")
+    columns = CsvColumns(image="path", labels="genres")
+    with pytest.raises(DataError) as info:
+        import_collection(src / "covers.csv", tmp_path / "out", tax, ImportOptions(columns=columns))
+    message = str(info.value)
+    assert "genres" in message and "--label-col" in message and "path, genre" in message
+    assert "cannot tell the format" not in message
+    ok = ImportOptions(columns=CsvColumns(image="path", labels="genre"))
+    assert import_collection(src / "covers.csv", tmp_path / "out", tax, ok).album_ids == ["a"]

@@ -29,7 +29,7 @@ from hiergenre.data.manifest import Dataset, load_dataset, manifest_frame, write
 from hiergenre.data.parallel import Progress, chunked_map
 from hiergenre.data.readers import CsvColumns, RawAlbum, read_source, skip
 from hiergenre.data.report import dataset_report
-from hiergenre.errors import UnknownGenreError, check_choice
+from hiergenre.errors import DataError, UnknownGenreError, check_choice
 from hiergenre.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,9 @@ def import_collection(
             skipped.append(skip(album.album_id, album.image, fact[0], fact[1]))
         else:
             good.append((album, fact))
+    _refuse_empty(good, source, fmt, skipped)
     kept, groups = _apply_duplicates(good, options, skipped)
+    _refuse_empty(kept, source, fmt, skipped)
     report = dataset_report(
         source=str(source),
         fmt=fmt,
@@ -97,6 +99,32 @@ def import_collection(
     write_dataset(out_dir, manifest_frame([_manifest_row(a, out_dir) for a in kept]), report)
     log.info("imported %d of %d albums from %s", len(kept), report["albums_in"], source)
     return load_dataset(out_dir, taxonomy)
+
+
+# What to do when a reason rejected the most albums of an import that kept none.
+_HINTS = {
+    "outside-root": "pass --allow-outside-root to accept image paths outside the collection's folder",
+    "unknown-genre": "fix the genre names or add aliases (or check --label-col and --label-sep)",
+    "missing": "check the image paths (relative to the CSV's folder, or to --images)",
+    "no-labels": "fill in the genre column (or name it with --label-col)",
+    "duplicate-conflict": "use --duplicates merge or keep",
+}
+
+
+def _refuse_empty(albums: list, source: Path, fmt: str, skipped: list) -> None:
+    """A one-line DataError when no album is left: why each row was rejected, and what to do."""
+    if albums:
+        return
+    if not skipped:
+        layout = ("covers in one folder per genre (root/<genre>/cover.jpg; covers directly in the "
+                  "root name no genre)" if fmt == "folders" else "one row per album")  # fmt: skip
+        raise DataError(f"{source} holds no albums to import: it needs {layout}.")
+    reasons = Counter(s["reason"] for s in skipped).most_common()
+    counts = ", ".join(f"{reason} {n}" for reason, n in reasons)
+    hint = _HINTS.get(reasons[0][0], "see the reasons above and fix the collection")
+    raise DataError(
+        f"nothing to import from {source}: all {len(skipped)} albums were rejected ({counts}); {hint}."
+    )
 
 
 def _resolve_names(

@@ -67,8 +67,9 @@ def detect_format(source: Path, columns: CsvColumns = CsvColumns()) -> str:
     cols = {c.strip() for c in header}
     if {"amazon_id", "genres"} <= cols:
         return "mumu-csv"
-    if {columns.image, columns.labels} <= cols:
-        return "csv"
+    named = (columns.image, columns.labels) != (CsvColumns().image, CsvColumns().labels)
+    if {columns.image, columns.labels} <= cols or named:
+        return "csv"  # columns the user named: read_generic_csv says which one is missing
     raise DataError(
         f"cannot tell the format of {source} (columns {sorted(cols)}); pass --format, or name "
         "the columns with --image-col and --label-col."
@@ -140,10 +141,11 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         fields = reader.fieldnames or []
-        missing = [c for c in (col.image, col.labels) if c not in fields]
+        named = ((col.image, "--image-col"), (col.labels, "--label-col"))
+        missing = [f"{c!r} ({option})" for c, option in named if c not in fields]
         if missing:
             raise DataError(
-                f"{path} lacks column(s) {', '.join(missing)} (it has {', '.join(fields)}); "
+                f"{path} lacks the column(s) {', '.join(missing)}; it has {', '.join(fields)}: "
                 "name its columns with --image-col and --label-col."
             )
         for row in reader:
