@@ -103,7 +103,7 @@ def import_collection(
 
 # What to do when a reason rejected the most albums of an import that kept none.
 _HINTS = {
-    "outside-root": "pass --allow-outside-root to accept image paths outside the collection's folder",
+    "outside-root": "pass --allow-outside-root to accept image paths outside the collection folder",
     "unknown-genre": "fix the genre names or add aliases (or check --label-col and --label-sep)",
     "missing": "check the image paths (relative to the CSV's folder, or to --images)",
     "no-labels": "fill in the genre column (or name it with --label-col)",
@@ -122,9 +122,8 @@ def _refuse_empty(albums: list, source: Path, fmt: str, skipped: list) -> None:
     reasons = Counter(s["reason"] for s in skipped).most_common()
     counts = ", ".join(f"{reason} {n}" for reason, n in reasons)
     hint = _HINTS.get(reasons[0][0], "see the reasons above and fix the collection")
-    raise DataError(
-        f"nothing to import from {source}: all {len(skipped)} albums were rejected ({counts}); {hint}."
-    )
+    what = f"all {len(skipped)} albums were rejected ({counts})"
+    raise DataError(f"nothing to import from {source}: {what}; {hint}.")
 
 
 def _resolve_names(
