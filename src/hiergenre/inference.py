@@ -226,3 +226,39 @@ def _rows_from_features(model, preprocess, store, kept, device) -> tuple:
         x = select(feats, every, kept).to(device)
         probs = to_node_probabilities(model, model.node_probs(model.head(x)).float())
     return probs.cpu().numpy().astype(np.float32), kept, time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Covers per second of a whole model (preprocessing, encoder, head, node probabilities) on
+    covers decoded beforehand, timed warm: one batch runs first and is not timed (the first
+    forward of a process pays for thread pools, kernel choice and fresh heap pages, several times
+    a warm batch), then `covers` covers in batches of `batch_size`."""
+
+    images_per_s: float
+    batch_size: int
+    covers: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"images_per_s": self.images_per_s, "batch_size": self.batch_size,
+                "covers": self.covers, "seconds": self.seconds}  # fmt: skip
+
+
+def measure_speed(
+    model: torch.nn.Module,
+    preprocess: Preprocess,
+    pixels: np.ndarray,
+    batch_size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> Speed:
+    """The one speed number of a model (see `Speed`): `pixels` uint8 (N, S, S, 3); the first
+    batch warms up, every cover is then timed (`batch_size` None: `batch_for` the size)."""
+    batch_size = batch_size or batch_for(preprocess.size, device)
+    if not len(pixels):
+        raise ConfigError("measuring a model's speed needs at least one cover")
+    predict_pixels(model, preprocess, pixels[:batch_size], batch_size, device)  # warm-up
+    start = time.perf_counter()
+    predict_pixels(model, preprocess, pixels, batch_size, device)
+    seconds = time.perf_counter() - start
+    return Speed(len(pixels) / max(seconds, 1e-9), int(batch_size), len(pixels), seconds)
