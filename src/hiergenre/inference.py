@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,6 +179,29 @@ def predict_pixels(
     if not out:
         return np.zeros((0, model.label_space.taxonomy.num_nodes), np.float32)
     return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def decode_ahead(
+    items: Sequence, load: Callable[[int], Any], batch_size: int, workers: int = 2, ahead: int = 2
+) -> Iterator[list]:
+    """`[load(i) for i in batch]` for each batch of `batch_size` positions of `items`, in order,
+    while `workers` threads already decode the next `ahead` batches: the covers of `predict`,
+    the predictor and `serve` are read (PIL decode and resize, which release the GIL) while the
+    model runs on the batch before, so a pass over a library runs at the model's own speed
+    (`benchmarks/bench_predict.py`). `load` gets a position and handles its own errors."""
+    starts = list(range(0, len(items), batch_size))
+    if not starts:
+        return
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="hiergenre-decode") as pool:
+
+        def submit(n: int):
+            return pool.map(load, range(starts[n], min(starts[n] + batch_size, len(items))))
+
+        pending = deque(submit(n) for n in range(min(ahead, len(starts))))
+        for n in range(len(starts)):
+            if n + ahead < len(starts):  # keep `ahead` batches decoding behind this one
+                pending.append(submit(n + ahead))
+            yield list(pending.popleft())
 
 
 def predict_rows(
