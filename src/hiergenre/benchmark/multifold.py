@@ -72,6 +72,7 @@ def aggregate(payloads: list[dict], group_aware: bool) -> dict:
         agg = {k: v for k, v in row.items() if k not in ("metrics", "test_rows", "run_dir")}
         agg.update(metrics=metrics, metrics_sd=sd, per_fold=[f["metrics"] for f in folds],
                    train_seconds=float(sum(f["train_seconds"] for f in folds)),
+                   images_per_s=float(np.median([f["images_per_s"] for f in folds])),
                    wall_seconds=float(sum(f.get("wall_seconds", 0.0) for f in folds)))  # fmt: skip
         rows.append(agg)
     setting = dict(first["setting"])

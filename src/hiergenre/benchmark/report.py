@@ -33,7 +33,7 @@ COLUMNS = (
 EXTRA = (
     ("params", "params", "parameters of the model (trainable ones train on CPU here)"),
     ("train_seconds", "train s", "wall seconds to train (feature extraction included)"),
-    ("images_per_s", "img/s", "test-time images per second (CPU forward passes of ~1 M pixels)"),
+    ("images_per_s", "img/s", "whole-model covers/s, warm (batch size in results.json)"),
     ("pretrained", "pretrained", "ImageNet weights used (yes / NO = wanted but random init / -)"),
 )
 

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from hiergenre.cli.common import DEVICE, console, console_err
+from hiergenre.cli.common import BACKEND, DEVICE, console, console_err
 from hiergenre.errors import ConfigError, DataError
 
 o = typer.Option
@@ -85,6 +85,7 @@ def predict(
     batch_size: int = o(32, "--batch-size", help="Covers per forward pass."),
     workers: int = o(2, "--workers", help="Threads decoding covers while the model runs."),
     device: str = DEVICE,
+    backend: str = BACKEND,
     as_json: bool = o(False, "--json", help="Print JSON instead of a table (without --out)."),
     quiet: bool = o(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -95,7 +96,7 @@ def predict(
     options = DecodeOptions(top_k, decode, threshold)
     if out is not None:
         check_out(out)
-    predictor = load_predictor(run, device) if device else load_predictor(run)
+    predictor = load_predictor(run, device or "auto", backend=backend)
     with _progress_bar("tagging covers", not quiet and not as_json) as update:
         summary, predictions = tag_library(predictor, images, options, out, batch_size=batch_size,
                                            workers=workers, progress=update)  # fmt: skip
