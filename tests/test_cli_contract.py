@@ -13,6 +13,7 @@ import pytest
 import typer
 
 from hiergenre.cli import main as cli_main
+from hiergenre.cli.common import param_annotation
 from hiergenre.cli.main import COMMANDS, EXIT_BUG, EXIT_USER, app, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,22 +55,13 @@ def assert_one_line(err: str) -> None:
     assert "Traceback" not in err, err
 
 
-def _annotation(param):
-    """The parameter's Python type (typer >= 0.25 keeps it; older typer hands click a type)."""
-    desc = getattr(param, "type_descriptor", None)
-    if desc is not None:
-        return desc.annotation
-    kind = getattr(getattr(param, "type", None), "name", "")
-    return {"integer": int, "float": float, "path": Path}.get(kind, str)
-
-
-def _choices(param) -> list[str] | None:
-    desc = getattr(param, "type_descriptor", None)
-    if desc is not None and desc.is_choice:
-        return [c.value if isinstance(c, enum.Enum) else str(c) for c in desc.choices or []] or [
-            m.value for m in desc.annotation
-        ]
-    return list(getattr(getattr(param, "type", None), "choices", None) or []) or None
+def _choices(param) -> list[str]:
+    desc = param.type_descriptor
+    if not desc.is_choice:
+        return []
+    return [c.value if isinstance(c, enum.Enum) else str(c) for c in desc.choices or []] or [
+        m.value for m in desc.annotation
+    ]
 
 
 def missing_inputs(command, tmp_path: Path) -> list[str]:
@@ -108,7 +100,7 @@ def _bad_value(param) -> str | None:
     """A value this option's type refuses, or None when it accepts any text."""
     if _choices(param):
         return "no-such-choice"
-    return "many" if _annotation(param) in (int, float) else None
+    return "many" if param_annotation(param) in (int, float) else None
 
 
 @pytest.mark.parametrize(("path", "command"), LEAVES, ids=IDS)

@@ -121,3 +121,18 @@ def test_the_cli_builds_the_librarys_default_models(monkeypatch, tmp_path):
     assert from_cli.config.mode == "sigmoid" and from_cli.config.encoder == "koenig-multilabel"
     shapes = {k: v.shape for k, v in from_cli.state_dict().items()}
     assert shapes == {k: v.shape for k, v in from_library.state_dict().items()}
+
+
+def test_resume_on_a_finished_run_says_so_and_changes_nothing(tiny_run, tmp_path, monkeypatch,
+                                                              capsys):  # fmt: skip
+    import shutil
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run / "run", run)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    code = main(["train", "hierarchical", "--out", str(run), "--resume", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "finished" in err and "--overwrite" in err and "--epochs" in err
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

@@ -54,6 +54,9 @@ def _from_genre(probs, taxonomy, genre: torch.Tensor, decode: str, threshold) ->
         paths = dec.paths_from_nodes(node, taxonomy)
     else:
         paths = dec.greedy_paths(only, taxonomy)
+    alone = torch.full_like(paths, -1)
+    alone[:, 0] = genre  # a genre of probability 0 has no path below it to choose
+    paths = torch.where(paths[:, :1] == genre[:, None], paths, alone)
     if threshold is not None:  # stop where no child reaches the threshold
         step_p = probs.gather(1, paths.clamp_min(0))
         below = (step_p < threshold) & (torch.arange(paths.shape[1]) > 0)

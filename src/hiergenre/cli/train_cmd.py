@@ -185,12 +185,11 @@ class _Bars:
         self.epochs = self.steps = None
 
     def __enter__(self):
-        if not self.quiet:
-            self.bars.start()
-        return self
+        return self  # the bars start with training: an error before it is one line, no blank
 
     def __exit__(self, *exc):
-        self.bars.stop()
+        if self.bars.live.is_started:
+            self.bars.stop()
 
     def update(self, event: str, info: dict) -> None:
         if self.quiet:
@@ -198,6 +197,7 @@ class _Bars:
         if event == "features":
             console_err.print(f"encoder features: {info['part']} ({info['n']} covers, cached)")
         elif event == "start":
+            self.bars.start()
             self.epochs = self.bars.add_task("epochs", total=info["epochs"],
                                              completed=info["start_epoch"], status="")  # fmt: skip
             self.steps = self.bars.add_task("steps", total=info["steps"], status="")

@@ -158,7 +158,7 @@ def train_from_config(
     from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
     from hiergenre.train.fit import fit
     from hiergenre.train.record import closed_nodes, read_record
-    from hiergenre.train.rundir import check_split, prepare_run_dir
+    from hiergenre.train.rundir import check_split, check_unfinished, prepare_run_dir
 
     run_dir = Path(run_dir)
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
@@ -166,6 +166,7 @@ def train_from_config(
         config, taxonomy = _read_run(run_dir)
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
+        check_unfinished(run_dir, config.epochs)
     else:
         taxonomy = load_taxonomy(config.data.taxonomy)
     validate_config(config)
