@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 
+
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
