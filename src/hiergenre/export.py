@@ -96,6 +96,7 @@ def require_onnx() -> None:
 def _write_with_metadata(data: bytes, out: Path, run, output: str) -> None:
     import onnx
 
+    from hiergenre.data.images import RESIZE_FILTER
     from hiergenre.fileio import atomic_path, atomic_write_text
 
     proto = onnx.load_from_string(data)
@@ -105,7 +106,9 @@ def _write_with_metadata(data: bytes, out: Path, run, output: str) -> None:
             "nodes": json.dumps(list(run.taxonomy.names)),
             "trained_nodes": json.dumps(list(run.trained_nodes)),
             "preprocess": json.dumps(pre.to_dict()),
-            "input": f"RGB in [0, 1], (batch, 3, S, S), {pre.resize} to S; normalised inside",
+            "input": f"RGB in [0, 1], (batch, 3, S, S), {pre.resize} then {RESIZE_FILTER} "
+                     "resize to S; normalised inside",
+            "resize_filter": RESIZE_FILTER,
             }  # fmt: skip
     for key, value in meta.items():
         entry = proto.metadata_props.add()

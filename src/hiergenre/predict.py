@@ -99,7 +99,10 @@ def top_paths(
             if genre_p[b, order[b, i]] < 0:
                 break  # fewer allowed genres than top_k
             nodes = [j for j in paths[b].tolist() if j >= 0]
-            cut = next((n for n, j in enumerate(nodes) if not ok[j]), len(nodes))
+            # a path stops before a disallowed genre, and before a sub-genre of probability 0
+            # (outside the run's label space: greedy would descend into it all the same)
+            cut = next((n for n, j in enumerate(nodes) if not ok[j] or (n and probs[b, j] <= 0)),
+                       len(nodes))  # fmt: skip
             p = [float(probs[b, j]) for j in nodes[:cut]]
             rows.append({"path": [taxonomy.names[j] for j in nodes[:cut]], "probs": p,
                          "score": p[-1]})  # fmt: skip

@@ -200,6 +200,30 @@ def _inspect(path: Path, max_pixels: int) -> tuple:
     return (sha1_file(path), dhash(img), phash(img), colour_layout(img).tobytes())
 
 
+def covers_among(
+    known: list[Path], candidates: list[Path], *, max_pixels: int = DEFAULT_MAX_PIXELS,
+    near_max_bits: int = NEAR_MAX_BITS, workers: int | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Indices of `candidates` whose cover is one of `known`, found by content the way `data
+    import` finds duplicates: the same file bytes, or a near-identical image (both perceptual
+    hashes and the colour layout close). Covers that cannot be decoded match nothing."""
+    inspect = partial(_inspect, max_pixels=max_pixels)
+    facts = chunked_map(inspect, [*known, *candidates], workers)
+    ok = [i for i, fact in enumerate(facts) if len(fact) == 4]
+    if not ok:
+        return np.zeros(0, np.int64)
+    good = [facts[i] for i in ok]
+    colours = np.frombuffer(b"".join(f[3] for f in good), np.uint8).reshape(len(good), -1)
+    groups = find_duplicates([f[0] for f in good], [f[1] for f in good], [f[2] for f in good],
+                             colours, near_max_bits)  # fmt: skip
+    found: set[int] = set()
+    for group in groups:
+        rows = [ok[r] for r in group.rows]
+        if any(r < len(known) for r in rows):
+            found.update(r - len(known) for r in rows if r >= len(known))
+    return np.array(sorted(found), np.int64)
+
+
 def _apply_duplicates(
     good: list[tuple[RawAlbum, tuple]], options: ImportOptions, skipped: list[dict]
 ) -> tuple[list[RawAlbum], list[dict]]:
