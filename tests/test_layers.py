@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("train",),
     ("predict", "export"),
     ("predictor",),
-    ("benchmark", "tagging"),
+    ("benchmark", "tagging", "library"),
     ("serve",),
     ("hiergenre",),
     ("cli",),
