@@ -302,11 +302,9 @@ def test_serve_answers_an_audio_upload_like_its_cover(library, predictor, covers
 
     track = library / "Artïst 1" / "Albüm 001 ♪" / "01 Sông.flac"
     client = TestClient(create_app(predictor, ServeConfig()))
-    res = client.post(
-        "/predict", files=[("files", ("song.flac", track.read_bytes(), "audio/flac"))]
-    )
+    upload = [("files", ("song.flac", track.read_bytes(), "audio/flac"))]
+    res = client.post("/predict", files=upload)
     assert res.status_code == 200, res.text
-    want = predictor.predict([Image.open(io.BytesIO(covers[1]))], top_k=3)[0]
-    assert [p["path"] for p in res.json()["results"][0]["paths"]] == [
-        list(p.names) for p in want.paths
-    ]
+    (tmp_path / "cover.jpg").write_bytes(covers[1])  # the cover embedded in that track
+    want = predictor.predict([tmp_path / "cover.jpg"], top_k=3)[0]
+    assert res.json()["results"][0]["paths"] == [p.to_dict() for p in want.paths]
