@@ -95,6 +95,12 @@ def _album(tracks: list[Track]) -> Album:
     return Album(first.album, first.albumartist, tuple(tracks), cover, how)
 
 
+def album_cover(paths: list[Path]) -> Path | None:
+    """The cover file of one album's audio files (the rule above), None when it has none."""
+    tracks = [t for t in (read_track(p) for p in paths) if t.error is None]
+    return _album(tracks).cover if tracks else None
+
+
 def group_albums(tracks: list[Track]) -> list[Album]:
     """Albums from readable tracks, in the order of their first file."""
     groups: dict[tuple, list[Track]] = {}
