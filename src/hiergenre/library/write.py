@@ -103,6 +103,7 @@ class UndoReport:
 def _undo_one(record: dict) -> str | None:
     """Restore one written file; None when restored, "unchanged", or why it is skipped."""
     path = Path(record["path"])
+    temp_name(path).unlink(missing_ok=True)  # a copy left by a killed write: never the file
     try:
         data = path.read_bytes()
     except FileNotFoundError:
