@@ -113,15 +113,17 @@ class Ledger:
         self.path = Path(path)
         self._fh = None  # opened by the first append: a run that writes nothing leaves no file
 
-    def append(self, record: dict) -> None:
-        """Write one record as a line and fsync it (and the folder, for a new ledger)."""
+    def append(self, record: dict, sync: bool = True) -> None:
+        """Write one record as a line and fsync it (and the folder, for a new ledger); with
+        `sync=False` the line is only flushed (for marks nothing depends on)."""
         line = json.dumps({**record, "time": round(time.time(), 3)}, ensure_ascii=False)
         first = self._fh is None
         if first:
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
         self._fh.write(line + "\n")
         self._fh.flush()
-        os.fsync(self._fh.fileno())
+        if sync or first:
+            os.fsync(self._fh.fileno())
         if first:
             fsync_dir(self.path.parent)
 

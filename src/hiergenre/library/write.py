@@ -20,7 +20,6 @@ from pathlib import Path
 from hiergenre.library.ledger import (
     Ledger,
     apply_delta,
-    fsync_dir,
     make_delta,
     read_ledger,
     sha256,
@@ -49,12 +48,13 @@ def read_only(path: Path) -> bool:
 
 
 def _replace(path: Path, tmp: Path) -> None:
-    """Rename the finished copy over `path` with `path`'s permissions, durably."""
+    """Rename the finished copy (fsynced first: a crash never leaves a half-written file under
+    the name) over `path`, with `path`'s permissions. A rename lost in a crash leaves the file as
+    it was, which undo and a re-run recognise by its sha256."""
     shutil.copymode(path, tmp)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def write_track(track: Track, genres: tuple[str, ...], sep: str, ledger: Ledger) -> str | None:
@@ -81,7 +81,8 @@ def write_track(track: Track, genres: tuple[str, ...], sep: str, ledger: Ledger)
                        "after_sha": after, "before_genres": list(track.genres),
                        "after_genres": list(genres), "delta": delta})  # fmt: skip
         _replace(path, tmp)
-        ledger.append({"op": "done", "path": str(path.resolve()), "after_sha": after})
+        # informational: undo and resume go by the file's sha256, so this line needs no fsync
+        ledger.append({"op": "done", "path": str(path.resolve()), "after_sha": after}, sync=False)
     except MutagenError as exc:
         return f"cannot write tags ({type(exc).__name__}: {str(exc)[:80]})"
     except OSError as exc:
