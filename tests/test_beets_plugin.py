@@ -61,6 +61,7 @@ def setup(audio_base, tiny_run, tmp_path_factory):
     return root, covers
 
 
+@pytest.mark.slow
 def test_import_hook_then_beet_hiergenre(setup, tiny_run):
     root, covers = setup
     done = beet(root, "import", str(root / "incoming"))

@@ -287,6 +287,9 @@ def test_cli_table_write_and_undo(library, tiny_run, capsys):
     assert main(["tag", "--undo", str(library / "nope.jsonl")]) == 2
     assert main(["tag", str(library)]) == 2
     assert "LIBRARY" in capsys.readouterr().err
+    (library.parent / "empty").mkdir()
+    assert main(["tag", str(library.parent / "empty"), "--run", run, "-q"]) == 2
+    assert "no audio files" in capsys.readouterr().err
 
 
 def test_predict_cli_accepts_audio_files(library, tiny_run, capsys):

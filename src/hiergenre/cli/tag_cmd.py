@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from hiergenre.cli.common import DEVICE, console, console_err
-from hiergenre.errors import ConfigError
+from hiergenre.data.audio import AUDIO_SUFFIXES
+from hiergenre.errors import ConfigError, DataError
 
 o = typer.Option
 SHOWN_SKIPS = 20
@@ -156,6 +157,9 @@ def tag(
     else:
         with bar:
             report = tag_library(predictor, library, options, gmap, update)
+    if not report.albums and not report.skipped:
+        raise DataError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {library}: "
+                        "give your music library's folder")  # fmt: skip
     if as_json:
         typer.echo(json.dumps([_row(r) for r in report.albums], indent=1, ensure_ascii=False))
     else:
