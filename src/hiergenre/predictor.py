@@ -283,6 +283,18 @@ class Predictor:
             if progress is not None:
                 progress(len(batch))
 
+    def iter_node_probs(
+        self, images, *, batch_size: int = 32, workers: int = 2
+    ) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+        """(label, coherent node probabilities (num_nodes,) or None, decode error) per image in
+        input order, decoded as `iter_predict` does (for callers that decode paths themselves)."""
+        if batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+        for batch, probs in self._batches(_as_sources(images), batch_size, max(1, workers)):
+            rows = iter(probs)
+            for label, _, error in batch:
+                yield label, (None if error else next(rows)), error
+
     def predict(self, images, top_k: int = 3, decode: str = "greedy",
                 threshold: float | None = None, batch_size: int = 32) -> Predictions:  # fmt: skip
         """The `top_k` coherent genre paths of each image (a `Predictions` tuple)."""

@@ -1,9 +1,10 @@
-"""Tag a music library: find the covers, predict each, write one row per cover (CSV or JSONL).
+"""Predict many covers: find them, predict each, write one row per cover (CSV or JSONL).
 
-Inputs are files, folders (searched recursively; image extensions compared case-insensitively),
-glob patterns, and list files (`.txt`: one path per line; `.csv`: a `path` or `image` column, else
-the first column; relative paths in a list are relative to the list file's folder). A cover that
-cannot be found or decoded becomes a `skipped` row with its reason; nothing stops the run.
+Inputs are files, folders (searched recursively for images and for audio files, whose embedded
+cover is used; extensions compared case-insensitively), glob patterns, and list files (`.txt`: one
+path per line; `.csv`: a `path` or `image` column, else the first column; relative paths in a list
+are relative to the list file's folder). A cover that cannot be found or decoded becomes a
+`skipped` row with its reason; nothing stops the run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.data.images import IMAGE_SUFFIXES
 from hiergenre.errors import ConfigError, DataError
 from hiergenre.fileio import atomic_path
@@ -48,7 +50,8 @@ class TagSummary:
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
+    """A cover file, or an audio file whose embedded cover is predicted."""
+    return path.suffix.lower() in IMAGE_SUFFIXES + AUDIO_SUFFIXES
 
 
 def _read_list(path: Path) -> list[Path]:

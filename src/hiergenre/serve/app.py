@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.data.images import IMAGE_SUFFIXES, ImageDecodeError
 from hiergenre.errors import ConfigError, HiergenreError, UnknownGenreError
 from hiergenre.predictor import DecodeOptions, Predictor
@@ -57,13 +58,14 @@ def _read_upload(
     """One uploaded file -> (uint8 (S, S, 3), None), or (None, why it cannot be read), via a
     temporary file and the shared decoder."""
     suffix = Path(upload.filename or "").suffix.lower()
-    path = folder / f"{i}{suffix if suffix in IMAGE_SUFFIXES else '.img'}"
+    known = IMAGE_SUFFIXES + AUDIO_SUFFIXES  # an audio file: its embedded cover
+    path = folder / f"{i}{suffix if suffix in known else '.img'}"
     path.write_bytes(upload.file.read())
     try:
         return predictor.load_pixels(path), None
     except ImageDecodeError as exc:
         detail = f" ({exc.detail})" if exc.detail and exc.reason != "not-an-image" else ""
-        hint = "upload a JPEG, PNG, WebP, GIF, BMP or TIFF cover"
+        hint = "upload a JPEG, PNG, WebP, GIF, BMP or TIFF cover, or an audio file with one"
         return None, f"cannot read the image: {exc.reason}{detail}; {hint}"
 
 
