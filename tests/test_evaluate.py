@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from hiergenre.errors import ConfigError
-from hiergenre.evaluate import default_classes, evaluate_predictions
+from hiergenre.evaluate import choose_thresholds, default_classes, evaluate_predictions
 from hiergenre.taxonomy import KOENIG12, LabelSpace, Taxonomy
 
 # A (level 1) {A1 {A1a}, A2}, B (level 1) {B1}, C (level 1)
@@ -97,6 +97,23 @@ def test_mistake_severity_and_level_accuracy(tax):
     assert m["level_accuracy"] == {1: 1.0, 2: 0.0, 3: 0.0}
     assert m["mistake_severity"] == pytest.approx(2.0)
     assert m["violation_rate"] == 0.0
+
+
+def test_thresholds_chosen_for_hf_and_scored(tax):
+    space = space_of(tax)
+    # album 1 is labelled A1 (P .3), album 2 only A (its P(A1) .3 too): at 0.5 both stop at A,
+    # hP 1, hR 2/3, hF .8; at .3 both name A1: hP 3/4, hR 1, hF 6/7. A1a (P 0) is never named,
+    # so every level-3 threshold ties and the highest is kept.
+    rows = [{"A": 0.9, "A1": 0.3, "A2": 0.1}, {"A": 0.8, "A1": 0.3, "A2": 0.2}]
+    labels = [["A1"], ["A"]]
+    probs = probs_for(tax, rows)
+    at_half = evaluate_predictions(probs, space, labels, tax, "hierarchical")
+    assert at_half["hF"] == pytest.approx(0.8) and at_half["decode_thresholds"] == [0.5, 0.5]
+    steps = choose_thresholds(probs, labels, tax)
+    assert steps == [0.3, 1.0]  # .25 scores the same as .3: the higher one is kept
+    tuned = evaluate_predictions(probs, space, labels, tax, "hierarchical", thresholds=steps)
+    assert tuned["hF"] == pytest.approx(6 / 7) and tuned["decode_thresholds"] == [0.3, 1.0]
+    assert tuned["depth_decoded"] == 2.0 and at_half["depth_decoded"] == 1.0
 
 
 def test_present_restricts_ranking_columns(tax):

@@ -100,6 +100,7 @@ def evaluate_predictions(
     *,
     classes: LabelSpace | None = None,
     present: Sequence[str] | None = None,
+    thresholds: Sequence[float] | None = None,
 ) -> dict:
     """Every metric of label-space probabilities (N, label_space.size) (a baseline's scores):
     scattered onto the taxonomy's nodes (0 elsewhere) and scored by `score_node_probs`.
@@ -117,7 +118,7 @@ def evaluate_predictions(
         )
     nodes = label_space.to_nodes(probs.astype(np.float32), fill=0.0)
     return score_node_probs(nodes, label_space, label_sets, taxonomy, task,
-                            classes=classes, present=present)  # fmt: skip
+                            classes=classes, present=present, thresholds=thresholds)  # fmt: skip
 
 
 def score_node_probs(
@@ -129,6 +130,7 @@ def score_node_probs(
     *,
     classes: LabelSpace | None = None,
     present: Sequence[str] | None = None,
+    thresholds: Sequence[float] | None = None,
 ) -> dict:
     """THE metrics function: node probabilities (N, num_nodes) of a model whose outputs are
     `label_space`, against the albums' label sets; one flat dict with one vocabulary.
@@ -154,7 +156,7 @@ def score_node_probs(
     elif len(label_sets):
         out.update(multilabel_metrics(probs, label_space, label_sets, present))
         scored_levels = sorted({int(v) for v in taxonomy.levels[label_space.indices]})
-        out.update(hierarchy_metrics(node_probs, label_sets, taxonomy, scored_levels))
+        out.update(hierarchy_metrics(node_probs, label_sets, taxonomy, scored_levels, thresholds))
         outside = np.setdiff1d(np.arange(taxonomy.num_nodes), label_space.indices)
         scored = node_probs.copy()
         scored[:, outside] = np.nan  # edges leaving the label space are not the model's claims
@@ -228,26 +230,37 @@ def _named(names: Sequence[str], values) -> dict[str, float]:
     return {n: float(v) for n, v in zip(names, np.asarray(values), strict=True)}
 
 
+def true_node_sets(label_sets, taxonomy: Taxonomy) -> np.ndarray:
+    """(N, num_nodes) bool: each album's labels closed under ancestors."""
+    true_sets = np.zeros((len(label_sets), taxonomy.num_nodes), dtype=bool)
+    for i, labels in enumerate(label_sets):
+        true_sets[i, taxonomy.indices(sorted(taxonomy.close(labels)))] = True
+    return true_sets
+
+
 def hierarchy_metrics(
     node_probs: np.ndarray,
     label_sets,
     taxonomy: Taxonomy,
     scored_levels: Sequence[int] | None = None,
+    thresholds=None,
 ) -> dict:
-    """hP/hR/hF of the top-down threshold decode, greedy-path level accuracy and mistake
-    severity, and the per-level numbers (`level_metrics`) of the levels in `scored_levels` (the
-    levels the model's label space has nodes at; None: every level), from node_probs
-    (N, num_nodes) (0 outside the space)."""
+    """hP/hR/hF of the top-down threshold decode (`thresholds` per level, default THRESHOLD),
+    greedy-path level accuracy and mistake severity, and the per-level numbers (`level_metrics`)
+    of the levels in `scored_levels` (the levels the model's label space has nodes at; None:
+    every level), from node_probs (N, num_nodes) (0 outside the space)."""
     from hiergenre import decode
 
     anc = taxonomy.ancestry_array()
     levels = taxonomy.levels
-    true_sets = np.zeros(node_probs.shape, dtype=bool)
-    for i, labels in enumerate(label_sets):
-        true_sets[i, taxonomy.indices(sorted(taxonomy.close(labels)))] = True
+    true_sets = true_node_sets(label_sets, taxonomy)
     filled = np.nan_to_num(node_probs, nan=0.0)
-    decoded = decoded_sets(decode, filled, taxonomy)
+    decoded = decoded_sets(decode, filled, taxonomy, thresholds)
     out = {f"{k}": v for k, v in metrics.hierarchical_prf(true_sets, decoded, anc).items()}
+    steps = decode.level_thresholds(THRESHOLD if thresholds is None else thresholds,
+                                    taxonomy.depth)  # fmt: skip
+    out["decode_thresholds"] = steps
+    out["depth_decoded"] = float(decoded.sum(1).mean()) if len(decoded) else float("nan")
     out["hF_sample"] = metrics.hierarchical_prf(true_sets, decoded, anc, "sample")["hF"]
     out["full_path_accuracy"] = metrics.full_path_accuracy(true_sets, decoded, anc)
     # Level accuracy and severity need one true path: albums whose closed set is a single chain.
@@ -304,12 +317,45 @@ def level_metrics(
     return out
 
 
-def decoded_sets(decode, node_probs: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:
+def decoded_sets(decode, node_probs: np.ndarray, taxonomy: Taxonomy, thresholds=None) -> np.ndarray:
     """(N, num_nodes) bool: the coherent top-down threshold decode of node probabilities."""
     import torch
 
-    paths = decode.threshold_paths(torch.as_tensor(node_probs), taxonomy, threshold=THRESHOLD)
+    threshold = THRESHOLD if thresholds is None else thresholds
+    paths = decode.threshold_paths(torch.as_tensor(node_probs), taxonomy, threshold=threshold)
     return decode.paths_to_multi_hot(paths, taxonomy.num_nodes).numpy() > 0
+
+
+THRESHOLD_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+
+
+def choose_thresholds(
+    node_probs: np.ndarray, label_sets, taxonomy: Taxonomy, grid: Sequence[float] = THRESHOLD_GRID
+) -> list[float]:
+    """Stop thresholds per level from level 2 down that maximise micro hF of the top-down decode
+    on these albums (a run's dev part): coordinate ascent over `grid`, level 2 first, each level
+    once and level 2 again; ties keep the higher threshold (the shallower, safer decode).
+
+    A sub-genre is then named only where the model's probability of it reached its level's
+    threshold on dev; otherwise the path stops at the parent. Example: an album labelled only
+    Rock, whose P(Hard Rock) is .3, is decoded [Rock] unless a lower level-2 threshold wins."""
+    from hiergenre import decode
+
+    anc = taxonomy.ancestry_array()
+    true_sets = true_node_sets(label_sets, taxonomy)
+    filled = np.nan_to_num(np.asarray(node_probs, dtype=np.float64), nan=0.0)
+    steps = [THRESHOLD] * max(taxonomy.depth - 1, 0)
+
+    def h_f(values: list[float]) -> float:
+        decoded = decoded_sets(decode, filled, taxonomy, values)
+        return metrics.hierarchical_prf(true_sets, decoded, anc)["hF"]
+
+    order = list(range(len(steps))) + ([0] if steps else [])
+    for level in order:
+        scores = [(h_f(steps[:level] + [t] + steps[level + 1 :]), t) for t in sorted(grid)]
+        best = max(s for s, _ in scores)
+        steps[level] = max(t for s, t in scores if s >= best - 1e-12)
+    return steps
 
 
 def greedy_deepest(decode, node_probs: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:

@@ -249,7 +249,7 @@ def _rows_from_features(model, preprocess, store, kept, device) -> tuple:
     start = time.perf_counter()
     model = model.to(device).eval()
     with torch.inference_mode():
-        x = select(feats, every, kept).to(device)
+        x = select(feats, every, kept).to(device).float()
         probs = to_node_probabilities(model, model.node_probs(model.head(x)).float())
     return probs.cpu().numpy().astype(np.float32), kept, time.perf_counter() - start
 

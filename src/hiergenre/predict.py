@@ -7,9 +7,10 @@ prints them as they are: never renormalised, never increasing along a path.
 
 Path i starts with the i-th most probable level-1 genre, so the top path starts with the model's
 most probable genre; below it the decoder chooses (`greedy`: best child down to a leaf, or until
-no child reaches `threshold`; `threshold`: the same with 0.5 by default, the decode the hF metric
-scores; `beam`: the path shape of `decode.beam_paths`; `min-distance`: the node of least expected
-tree distance). Nodes outside `allowed` (by default the genres present in the run's training
+no child reaches `threshold`; `threshold`: the same with the run's thresholds per level, chosen on
+its dev part when it was trained (0.5 for a run without them), the decode the hF metric scores;
+`beam`: the path shape of `decode.beam_paths`; `min-distance`: the node of least expected tree
+distance). Nodes outside `allowed` (by default the genres present in the run's training
 albums) are never proposed.
 """
 
@@ -57,9 +58,11 @@ def _from_genre(probs, taxonomy, genre: torch.Tensor, decode: str, threshold) ->
     alone = torch.full_like(paths, -1)
     alone[:, 0] = genre  # a genre of probability 0 has no path below it to choose
     paths = torch.where(paths[:, :1] == genre[:, None], paths, alone)
-    if threshold is not None:  # stop where no child reaches the threshold
+    steps = dec.level_thresholds(threshold, paths.shape[1])
+    if steps is not None:  # stop where no child reaches its level's threshold
         step_p = probs.gather(1, paths.clamp_min(0))
-        below = (step_p < threshold) & (torch.arange(paths.shape[1]) > 0)
+        limit = torch.as_tensor([0.0, *steps], dtype=probs.dtype)
+        below = (step_p < limit) & (torch.arange(paths.shape[1]) > 0)
         paths = torch.where(below.cummax(1).values, -1, paths)
     return paths
 
@@ -70,7 +73,7 @@ def top_paths(
     top_k: int = 3,
     *,
     decode: str = "greedy",
-    threshold: float | None = None,
+    threshold: dec.Thresholds = None,
     allowed: Collection[str] | None = None,
 ) -> list[list[dict]]:
     """The top_k paths per image from coherent node probabilities (B, num_nodes):
@@ -110,6 +113,14 @@ def top_paths(
     return out
 
 
+def run_threshold(run, decode: str, threshold: dec.Thresholds) -> dec.Thresholds:
+    """The stop threshold(s) of a decode: the given one, else for `threshold` the run's own per
+    level (chosen on dev in training, `LoadedRun.model.decode_thresholds`), else None."""
+    if threshold is not None or decode != "threshold":
+        return threshold
+    return getattr(run.model, "decode_thresholds", None)
+
+
 def predict_images(
     paths: Sequence[str | Path],
     run_dir: str | Path,
@@ -146,7 +157,8 @@ def predict_images(
         chunk = list(paths[start : start + BATCH])
         probs = predict_pixels(run.model, run.preprocess, np.stack([px for px, _ in batch]),
                                device=device)  # fmt: skip
-        decoded = top_paths(probs, run.taxonomy, top_k, decode=decode, threshold=threshold,
+        decoded = top_paths(probs, run.taxonomy, top_k, decode=decode,
+                            threshold=run_threshold(run, decode, threshold),
                             allowed=run.trained_nodes)  # fmt: skip
         for path, (_, err), rows in zip(chunk, batch, decoded, strict=True):
             results.append({"image": str(path), "paths": [] if err else rows, "error": err})

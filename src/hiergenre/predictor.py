@@ -90,7 +90,8 @@ class Predictions(tuple):
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """How node probabilities become paths: `top_k` paths, decoder, stop threshold."""
+    """How node probabilities become paths: `top_k` paths, decoder, stop threshold (None with
+    `threshold`: the run's own per level, chosen on its dev part)."""
 
     top_k: int = 3
     decode: str = "greedy"
@@ -171,10 +172,11 @@ class OnnxForward:
 
 def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dict]]:
     """`predict.top_paths`, never through genres the run did not train on."""
-    from hiergenre.predict import top_paths
+    from hiergenre.predict import run_threshold, top_paths
 
+    threshold = run_threshold(run, options.decode, options.threshold)
     return top_paths(node_probs, run.taxonomy, options.top_k, decode=options.decode,
-                     threshold=options.threshold, allowed=run.trained_nodes)  # fmt: skip
+                     threshold=threshold, allowed=run.trained_nodes)  # fmt: skip
 
 
 def _device(device: str) -> str:

@@ -104,9 +104,12 @@ def predict(
     with _progress_bar("tagging covers", not quiet and not as_json) as update:
         summary, predictions = tag_library(predictor, images, options, out, batch_size=batch_size,
                                            workers=workers, progress=update)  # fmt: skip
+    from hiergenre.train.distributed import is_main_process
+
     if out is not None:
-        console_err.print(f"tagged {summary.ok} of {summary.total} covers "
-                          f"({summary.skipped} skipped) -> {out}", highlight=False)  # fmt: skip
+        if is_main_process():  # under torchrun, rank 0 speaks for the job
+            console_err.print(f"tagged {summary.ok} of {summary.total} covers "
+                              f"({summary.skipped} skipped) -> {out}", highlight=False)  # fmt: skip
     elif as_json:
         typer.echo(json.dumps(predictions_to_dicts(predictions), indent=1))
     else:

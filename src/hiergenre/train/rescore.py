@@ -36,6 +36,7 @@ def score_rows(run, dataset, rows: np.ndarray, device: str = "cpu", *, classes=N
         probs, run.label_space, labels, run.taxonomy, TASK_OF_OUTPUT[run.model.output],
         classes=classes if classes is not None else run.classes,
         present=present if present is not None else run.scored_nodes,
+        thresholds=getattr(run.model, "decode_thresholds", None),
     )  # fmt: skip
     return metrics, probs, kept, seconds
 

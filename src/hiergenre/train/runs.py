@@ -208,6 +208,8 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu"):
     if list(ckpt.meta.get("label_order", [])) != list(model.label_space.nodes):
         raise CheckpointError(f"{run_dir / which} has another label order: retrain this run")
     model.load_state_dict(ckpt.model_state)
+    thresholds = ckpt.meta.get("decode_thresholds")  # chosen on dev (train/summary.py)
+    model.decode_thresholds = [float(t) for t in thresholds] if thresholds else None
     rec = record or legacy_record(model, config, taxonomy)
     return LoadedRun(model.to(device).eval(), config, taxonomy, model.label_space,
                      rec.preprocess, rec.trained_nodes, rec.classes_space(taxonomy),
