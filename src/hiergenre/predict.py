@@ -55,6 +55,9 @@ def _from_genre(probs, taxonomy, genre: torch.Tensor, decode: str, threshold) ->
         paths = dec.paths_from_nodes(node, taxonomy)
     else:
         paths = dec.greedy_paths(only, taxonomy)
+    alone = torch.full_like(paths, -1)
+    alone[:, 0] = genre  # a genre of probability 0 has no path below it to choose
+    paths = torch.where(paths[:, :1] == genre[:, None], paths, alone)
     steps = dec.level_thresholds(threshold, paths.shape[1])
     if steps is not None:  # stop where no child reaches its level's threshold
         step_p = probs.gather(1, paths.clamp_min(0))
@@ -127,7 +130,7 @@ def predict_images(
     """Per image: {"image", "paths": the top-k genre paths with the model's probabilities,
     "error"} (an unreadable cover gets its reason and no paths)."""
     from hiergenre.data.images import ImageDecodeError
-    from hiergenre.inference import predict_pixels
+    from hiergenre.inference import decode_ahead, predict_pixels
     from hiergenre.train import load_run
 
     if top_k < 1:
@@ -138,21 +141,22 @@ def predict_images(
         raise DataError(f"image file not found: {missing[0]}{more}; check the path")
     run = load_run(run_dir, device=device)
     size = run.preprocess.size
+
+    def load(i: int) -> tuple[np.ndarray, str | None]:
+        try:
+            return run.preprocess.load(paths[i]), None
+        except ImageDecodeError as exc:
+            return np.zeros((size, size, 3), np.uint8), str(exc)
+
     results = []
-    for start in range(0, len(paths), BATCH):
+    for start, batch in zip(range(0, len(paths), BATCH), decode_ahead(paths, load, BATCH),
+                            strict=True):  # fmt: skip
         chunk = list(paths[start : start + BATCH])
-        pixels, errors = [], []
-        for path in chunk:
-            try:
-                pixels.append(run.preprocess.load(path))
-                errors.append(None)
-            except ImageDecodeError as exc:
-                pixels.append(np.zeros((size, size, 3), np.uint8))
-                errors.append(str(exc))
-        probs = predict_pixels(run.model, run.preprocess, np.stack(pixels), device=device)
+        probs = predict_pixels(run.model, run.preprocess, np.stack([px for px, _ in batch]),
+                               device=device)  # fmt: skip
         decoded = top_paths(probs, run.taxonomy, top_k, decode=decode,
                             threshold=run_threshold(run, decode, threshold),
                             allowed=run.trained_nodes)  # fmt: skip
-        for path, err, rows in zip(chunk, errors, decoded, strict=True):
+        for path, (_, err), rows in zip(chunk, batch, decoded, strict=True):
             results.append({"image": str(path), "paths": [] if err else rows, "error": err})
     return results

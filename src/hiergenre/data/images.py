@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 # any real scan while refusing decompression bombs that declare 100k x 100k.
 DEFAULT_MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
-DECODE_REASONS = ("missing", "empty", "not-an-image", "truncated", "too-large", "unreadable")
 
 
 class ImageDecodeError(DataError):
-    """An image file cannot be decoded; `reason` is one of DECODE_REASONS."""
+    """An image file cannot be decoded; `reason` is one of missing, empty, not-an-image, truncated,
+    too-large, unreadable."""
 
     def __init__(self, reason: str, path: str | Path, detail: str = ""):
         self.reason = reason

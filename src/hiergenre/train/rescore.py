@@ -39,6 +39,23 @@ def score_rows(run, dataset, rows: np.ndarray, device: str = "cpu", *, classes=N
     return metrics, probs, kept, seconds
 
 
+SPEED_SAMPLE = 64  # covers timed through the whole model (after a warm-up batch)
+
+
+def model_speed(run, dataset, rows: np.ndarray, device: str = "cpu"):
+    """`inference.Speed` of a run's whole model (encoder included) on up to `SPEED_SAMPLE` of
+    the dataset's decoded covers `rows`: the one speed number of `evaluate` and the benchmark's
+    img/s column, measured the same way for every model (warm, batch size recorded). Scoring
+    time says nothing about it: a frozen encoder's scores read cached features, and the first
+    forward of a process is several times slower than the next."""
+    from hiergenre.data.store import ImageStore
+    from hiergenre.inference import measure_speed
+
+    store = ImageStore.open_or_build(dataset, run.preprocess.size)
+    rows = store.usable(np.sort(np.asarray(rows, dtype=np.int64)))[:SPEED_SAMPLE]
+    return measure_speed(run.model, run.preprocess, np.asarray(store.images[rows]), device=device)
+
+
 def run_dataset(run):
     """The run's own dataset from its record (absolute path, checked against its digest)."""
     from hiergenre.data import resolve_dataset
@@ -70,7 +87,7 @@ def evaluate_run(run_dir, data: str | None = None, device: str = "cpu") -> dict:
     if data is None:
         dataset = run_dataset(run)
         rows = Split.load(Path(run_dir) / "split.json").rows(dataset, "test")
-        metrics, _, kept, seconds = score_rows(run, dataset, rows, device)
+        metrics, _, kept, _ = score_rows(run, dataset, rows, device)
     else:
         dataset = load_dataset(data, run.taxonomy)
         rows = np.arange(len(dataset))
@@ -83,10 +100,11 @@ def evaluate_run(run_dir, data: str | None = None, device: str = "cpu") -> dict:
         if unseen:
             log.warning("%d genres of %s never occur in the run's training albums: %s",
                         len(unseen), dataset.root, ", ".join(unseen[:8]))  # fmt: skip
-        metrics, _, kept, seconds = score_rows(run, dataset, rows, device, classes=classes,
+        metrics, _, kept, _ = score_rows(run, dataset, rows, device, classes=classes,
                                                present=present)  # fmt: skip
-    speed = len(kept) / seconds if seconds > 0 else None
+    speed = model_speed(run, dataset, kept, device) if len(kept) else None
     metrics.update({"run_dir": str(run_dir), "model_name": run.config.model.name,
                     "dataset": str(dataset.root), "part": "all" if data else "test",
-                    "images_per_s": speed, **extra})  # fmt: skip
+                    "images_per_s": speed and speed.images_per_s,
+                    "speed_batch_size": speed and speed.batch_size, **extra})  # fmt: skip
     return metrics

@@ -46,6 +46,30 @@ def prepare_run_dir(run_dir: str | Path, *, resume: bool, overwrite: bool) -> No
     log.info("cleared the old run in %s", run_dir)
 
 
+FINISHED = ("completed", "early_stopped")
+
+
+def check_unfinished(run_dir: str | Path, epochs: int) -> None:
+    """ConfigError when `--resume` would only retrain a finished run: its summary says it
+    completed `epochs` (or more) or stopped early. Nothing in the folder is touched."""
+    import json
+
+    path = Path(run_dir) / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no summary (killed) or a broken one: the run is resumable
+    status, done = summary.get("status"), int(summary.get("epochs_run") or 0)
+    if status not in FINISHED or (status == "completed" and epochs > done):
+        return
+    how = "stopped early" if status == "early_stopped" else "completed"
+    more = f"pass --epochs N (more than {done}) to extend it, " if status == "completed" else ""
+    raise ConfigError(
+        f"{run_dir} holds a finished run ({how} after {done} epochs): nothing to resume; "
+        f"{more}or --overwrite to train it again"
+    )
+
+
 def min_albums(ratios: tuple[float, ...]) -> int:
     """The fewest albums for which every part of a split with these ratios gets one."""
     return math.ceil(1.0 / min(ratios) - 1e-9)
