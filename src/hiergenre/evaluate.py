@@ -243,12 +243,13 @@ def hierarchy_metrics(
     label_sets,
     taxonomy: Taxonomy,
     scored_levels: Sequence[int] | None = None,
-    thresholds=None,
+    thresholds: Sequence[float] | None = None,
 ) -> dict:
-    """hP/hR/hF of the top-down threshold decode (`thresholds` per level, default THRESHOLD),
-    greedy-path level accuracy and mistake severity, and the per-level numbers (`level_metrics`)
-    of the levels in `scored_levels` (the levels the model's label space has nodes at; None:
-    every level), from node_probs (N, num_nodes) (0 outside the space)."""
+    """hP/hR/hF of the top-down threshold decode (`thresholds` per level from level 2 down,
+    default THRESHOLD), greedy-path level accuracy and mistake severity, and the per-level
+    numbers (`level_metrics`) of the levels in `scored_levels` (the levels the model's label
+    space has nodes at; None: every level), from node_probs (N, num_nodes) (0 outside the
+    space)."""
     from hiergenre import decode
 
     anc = taxonomy.ancestry_array()
