@@ -67,7 +67,7 @@ def _check_out(out: Path | None, resume: bool, overwrite: bool) -> None:
 
     if resume and out is None:
         raise ConfigError("--resume needs --out RUN_DIR: the run directory to continue")
-    if out is not None:
+    if out is not None and not resume:  # what --resume needs is checked with the run itself
         check_run_folder(out, resume=resume, overwrite=overwrite)
 
 

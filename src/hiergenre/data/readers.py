@@ -150,10 +150,10 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
         reader = csv.DictReader(fh)
         fields = reader.fieldnames or []
         named = [(col.image, "--image-col")] + [(c, "--label-col") for c in col.label_columns]
-        missing = [f"{c!r} ({option})" for c, option in named if c not in fields]
+        missing = [f"{c} ({option})" for c, option in named if c not in fields]
         if missing:
             raise DataError(
-                f"{path} lacks the column(s) {', '.join(missing)}; it has {', '.join(fields)}: "
+                f"{path} lacks column(s) {', '.join(missing)} (it has {', '.join(fields)}); "
                 "name its columns with --image-col and --label-col."
             )
         for row in reader:
