@@ -188,6 +188,9 @@ def test_modes_and_levels(library, predictor):
     again = {r.album.title: r for r in tag_library(predictor, library, keep).albums}
     leaf = again["Albüm 000"].proposal.genres
     assert genres_of(jazz) == ["Jazz", *leaf]
+    one = again["Albüm 001"]  # written by the first run: keep-existing keeps that and adds
+    want = list(dict.fromkeys([*level1, *one.proposal.genres]))
+    assert genres_of(one.album.tracks[0].path) == want
     assert new_genres(("Rock",), ("rock", "Pop"), "keep-existing") == ("Rock", "Pop")
     assert new_genres(("Rock",), ("Pop",), "fill-empty") == ("Rock",)
     assert new_genres((), ("Pop",), "fill-empty") == ("Pop",)
