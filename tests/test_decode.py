@@ -50,6 +50,16 @@ def test_threshold_stops_at_internal_node():
     assert threshold_paths(P, tax, 0.99).tolist() == [[0, -1, -1]]  # level 1 always taken
 
 
+def test_threshold_per_level():
+    tax = tree()
+    # level 2 at .25 takes A1 (.3), level 3 at .2 stops before A1a (.16)
+    assert threshold_paths(P, tax, (0.25, 0.2)).tolist() == [[0, 3, -1]]
+    assert threshold_paths(P, tax, (0.25, 0.15)).tolist() == [[0, 3, 7]]
+    assert threshold_paths(P, tax, (0.35, 0.01)).tolist() == [[0, -1, -1]]  # stopped at level 2
+    assert threshold_paths(P, tax, [0.15]).tolist() == [[0, 3, 7]]  # the last value repeats
+    assert threshold_paths(P, tax, [0.25]).tolist() == [[0, 3, -1]]
+
+
 def test_beam_width_matters():
     tax = tree()
     paths, scores = beam_paths(P, tax, beam=1, k=3)
@@ -93,3 +103,28 @@ def test_path_helpers():
     hot = paths_to_multi_hot(paths, 10)
     assert hot[0].nonzero().flatten().tolist() == [0, 3, 7]
     assert hot[2].sum() == 0
+
+
+# A run whose label space stops at level 1: every node below it has probability 0.
+LEVEL1 = torch.tensor([[0.6, 0.4, 0.1, 0, 0, 0, 0, 0, 0, 0]])
+
+
+def test_beam_stops_where_the_label_space_stops():
+    """Zero-probability children are not a path: the level-1 genres are the finished paths."""
+    paths, scores = beam_paths(LEVEL1, tree(), beam=5, k=3)
+    assert paths[0].tolist() == [[0, -1, -1], [1, -1, -1], [2, -1, -1]]
+    assert scores[0].tolist() == pytest.approx([0.6 / 1.1, 0.4 / 1.1, 0.1 / 1.1])
+    # stopping at level 2: A1 .5, A2 .1 under A; nothing below A1
+    level2 = torch.tensor([[0.6, 0.4, 0, 0.5, 0.1, 0, 0.4, 0, 0, 0]])
+    paths, scores = beam_paths(level2, tree(), beam=5, k=3)
+    assert paths[0].tolist() == [[0, 3, -1], [1, 6, -1], [0, 4, -1]]
+    assert scores[0].tolist() == pytest.approx([0.5, 0.4, 0.1])
+
+
+def test_min_expected_distance_stops_where_the_label_space_stops():
+    # ends: A .6/1.1, B .4/1.1, C .1/1.1; E(A) = (.4*2 + .1*2)/1.1 = 0.909 (E(B) 1.27, E(C) 1.82)
+    node, expected = min_expected_distance(LEVEL1, tree())
+    assert node.tolist() == [0] and expected.item() == pytest.approx(1.0 / 1.1)
+    # a confident B and nothing below level 1: B, not one of B's leaves
+    node, _ = min_expected_distance(torch.tensor([[0.05, 0.9, 0.05, 0, 0, 0, 0, 0, 0, 0]]), tree())
+    assert node.tolist() == [1]

@@ -12,6 +12,8 @@ siblings sum to P(parent), so cond is the model's own P(c | parent) and q(n) = p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from hiergenre.taxonomy import Taxonomy
@@ -35,6 +37,16 @@ def path_probs(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     for _ in range(taxonomy.depth - 1):  # each pass fixes one more level
         joint = cond * torch.where(has_parent, joint[:, parent.clamp_min(0)], 1.0)
     return joint
+
+
+def path_stops(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Where a path can end: a leaf, or a node none of whose children has p > 0 (a run whose
+    label space stops at level 1 or 2 gives every deeper node 0). (B, N) -> bool (B, N)."""
+    parent, _ = _tree(taxonomy, probs.device)
+    group = (parent + 1).expand_as(probs)
+    live = torch.zeros(probs.shape[0], probs.shape[1] + 1, dtype=probs.dtype, device=probs.device)
+    live = live.scatter_add(1, group, (probs > 0).to(probs.dtype))
+    return live[:, 1:] == 0
 
 
 def paths_from_nodes(nodes: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
@@ -64,8 +76,25 @@ def paths_to_multi_hot(paths: torch.Tensor, num_nodes: int) -> torch.Tensor:
     return out[:, 1:]
 
 
-def _descend(probs: torch.Tensor, taxonomy: Taxonomy, threshold: float | None) -> torch.Tensor:
+Thresholds = float | Sequence[float] | None
+
+
+def level_thresholds(threshold: Thresholds, depth: int) -> list[float] | None:
+    """A stop threshold per step below level 1 (`depth - 1` values): one float for every step, or
+    one per level from level 2 down (a shorter list repeats its last value)."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, (int, float)):
+        return [float(threshold)] * max(depth - 1, 0)
+    values = [float(t) for t in threshold]
+    if not values:
+        return None
+    return [values[min(i, len(values) - 1)] for i in range(max(depth - 1, 0))]
+
+
+def _descend(probs: torch.Tensor, taxonomy: Taxonomy, threshold: Thresholds) -> torch.Tensor:
     parent, _ = _tree(taxonomy, probs.device)
+    steps = level_thresholds(threshold, taxonomy.depth)
     batch = probs.shape[0]
     out = torch.full((batch, taxonomy.depth), -1, dtype=torch.long, device=probs.device)
     cur = torch.full((batch,), -1, dtype=torch.long, device=probs.device)  # -1 = the root
@@ -74,8 +103,8 @@ def _descend(probs: torch.Tensor, taxonomy: Taxonomy, threshold: float | None) -
         is_child = parent[None, :] == cur[:, None]
         best, arg = probs.masked_fill(~is_child, float("-inf")).max(dim=1)
         alive &= is_child.any(dim=1)
-        if threshold is not None and step > 0:
-            alive &= best >= threshold
+        if steps is not None and step > 0:
+            alive &= best >= steps[step - 1]
         out[:, step] = torch.where(alive, arg, -1)
         cur = torch.where(alive, arg, cur)
     return out
@@ -90,13 +119,14 @@ def greedy_paths(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
 
 
 def threshold_paths(
-    probs: torch.Tensor, taxonomy: Taxonomy, threshold: float = 0.5
+    probs: torch.Tensor, taxonomy: Taxonomy, threshold: Thresholds = 0.5
 ) -> torch.Tensor:
     """Greedy descent that stops at an internal node when its best child's p < threshold.
 
     The best level-1 genre is always taken (every album gets a genre); below it, a step is taken
-    only if the best child's probability (as given, not renormalised) is >= threshold.
-    Example (threshold .5): A(.9){A1(.6){A1a .3}} -> [A, A1, -1].
+    only if the best child's probability (as given, not renormalised) is >= threshold, one value
+    for every level or one per level from level 2 down (`level_thresholds`).
+    Example (threshold .5): A(.9){A1(.6){A1a .3}} -> [A, A1, -1]; with (.5, .2): [A, A1, A1a].
     """
     return _descend(probs, taxonomy, threshold)
 
@@ -108,11 +138,12 @@ def beam_paths(
 
     Returns `paths (B, k, depth)` and `scores (B, k)` (best first; -1 paths and 0 scores when
     fewer than k leaves survive). beam=1 is greedy on the joint; a beam >= the number of leaves is
-    exact. Finished (leaf) paths compete with longer ones for beam slots.
+    exact. Finished paths compete with longer ones for beam slots. A path finishes at a leaf or
+    where every child has p = 0 (`path_stops`): zero-probability children are never expanded.
     """
     parent, levels = _tree(taxonomy, probs.device)
     joint = path_probs(probs, taxonomy)
-    is_leaf = tree_tensors(taxonomy, probs.device).is_leaf
+    is_leaf = path_stops(probs, taxonomy)
     kept = torch.zeros_like(joint, dtype=torch.bool)
     width = min(beam, taxonomy.num_nodes)
     for step in range(taxonomy.depth):
@@ -120,7 +151,7 @@ def beam_paths(
             cand = (levels == 1).expand_as(kept)
         else:
             from_parent = torch.where(parent >= 0, kept[:, parent.clamp_min(0)], False)
-            cand = from_parent | (kept & is_leaf)
+            cand = (from_parent & (probs > 0)) | (kept & is_leaf)
         score = joint.masked_fill(~cand, float("-inf"))
         top, idx = score.topk(width, dim=1)
         kept = torch.zeros_like(kept).scatter(1, idx, torch.isfinite(top))
@@ -143,14 +174,15 @@ def min_expected_distance(
 
     q(l) = `path_probs` at the leaves (renormalised to sum 1), d = edges between nodes, and
     E(v) = sum_l q(l) d(v, l) over every node v (internal nodes included: an uncertain album gets
-    a coarse genre). Ties go to the lowest index (the shallower node in BFS order). Returns the
-    chosen node indices (B,) and their expected distances (B,), float64.
+    a coarse genre). Where a run's label space stops above the leaves, its paths end there
+    (`path_stops`), and those end nodes take the leaves' place. Ties go to the lowest index (the
+    shallower node in BFS order). Returns the chosen node indices (B,) and their expected
+    distances (B,), float64.
     Example: leaves A1 (.5), A2 (.5) under A -> A, with E = 1.
     """
     joint = path_probs(probs, taxonomy).to(torch.float64)
-    leaves = torch.tensor(taxonomy.indices(taxonomy.leaves).tolist(), device=probs.device)
-    q = joint[:, leaves]
+    q = torch.where(path_stops(probs, taxonomy), joint, 0.0)
     q = q / q.sum(dim=1, keepdim=True).clamp_min(1e-300)
-    expected = q @ tree_tensors(taxonomy, probs.device).distance[leaves]
+    expected = q @ tree_tensors(taxonomy, probs.device).distance.to(torch.float64)
     node = expected.argmin(dim=1)
     return node, expected.gather(1, node[:, None]).squeeze(1)

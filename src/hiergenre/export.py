@@ -56,12 +56,17 @@ def export_onnx(
     `hiergenre.inference` on the same uint8 pixels and raise CheckpointError beyond 1e-4."""
     from hiergenre.train import load_run
 
-    run = load_run(run_dir)
-    model, space, size = run.model, run.label_space, run.preprocess.size
-    wrapper = ExportWrapper(model, run.preprocess).eval()
     out = Path(out) if out is not None else Path(run_dir) / "model.onnx"
     if out.suffix != ".onnx":
         raise ConfigError(f"--out {out} should end in .onnx")
+    return write_onnx(load_run(run_dir), out, check, batch)
+
+
+def write_onnx(run, out: Path, check: bool = True, batch: int = 2) -> dict:
+    """`export_onnx` of a loaded run (`hiergenre.train.LoadedRun`) to the .onnx file `out`."""
+    require_onnx()
+    model, space, size = run.model, run.label_space, run.preprocess.size
+    wrapper = ExportWrapper(model, run.preprocess).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
     buf = io.BytesIO()
@@ -79,9 +84,19 @@ def export_onnx(
     return summary
 
 
+def require_onnx() -> None:
+    """ConfigError naming the extra to install when onnx or onnxruntime is missing."""
+    import importlib.util
+
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"ONNX needs {' and '.join(missing)}: pip install 'hiergenre[onnx]'")
+
+
 def _write_with_metadata(data: bytes, out: Path, run, output: str) -> None:
     import onnx
 
+    from hiergenre.data.images import RESIZE_FILTER
     from hiergenre.fileio import atomic_path, atomic_write_text
 
     proto = onnx.load_from_string(data)
@@ -91,7 +106,9 @@ def _write_with_metadata(data: bytes, out: Path, run, output: str) -> None:
             "nodes": json.dumps(list(run.taxonomy.names)),
             "trained_nodes": json.dumps(list(run.trained_nodes)),
             "preprocess": json.dumps(pre.to_dict()),
-            "input": f"RGB in [0, 1], (batch, 3, S, S), {pre.resize} to S; normalised inside",
+            "input": f"RGB in [0, 1], (batch, 3, S, S), {pre.resize} then {RESIZE_FILTER} "
+                     "resize to S; normalised inside",
+            "resize_filter": RESIZE_FILTER,
             }  # fmt: skip
     for key, value in meta.items():
         entry = proto.metadata_props.add()

@@ -6,6 +6,11 @@
 Images are paths, PIL images or uint8 arrays (H, W, 3) / (N, H, W, 3). A cover that cannot be
 decoded gets a `Prediction` with `error` set instead of stopping the batch. Inference runs under
 a lock, so one predictor can serve several threads.
+
+`backend`: `torch` runs the run's model (`hiergenre.inference`); `onnx` runs the same model
+exported by `hiergenre.export` (once per set of weights, cached under the cache directory and
+checked against torch within `export.TOLERANCE`) in ONNX Runtime, on the CPU. Both give the same
+node probabilities within that tolerance; `benchmarks/results/predict.md` says which is faster.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +90,8 @@ class Predictions(tuple):
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """How node probabilities become paths: `top_k` paths, decoder, stop threshold."""
+    """How node probabilities become paths: `top_k` paths, decoder, stop threshold (None with
+    `threshold`: the run's own per level, chosen on its dev part)."""
 
     top_k: int = 3
     decode: str = "greedy"
@@ -100,6 +105,9 @@ class DecodeOptions:
         check_choice("--decode", self.decode, DECODERS)
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"--threshold must be between 0 and 1, got {self.threshold}")
+
+
+BACKENDS = ("torch", "onnx")
 
 
 # --- the one seam to the training package: how a run is loaded, fed and decoded ---------------
@@ -118,12 +126,57 @@ def _forward(run, pixels: np.ndarray, device: str) -> np.ndarray:
                           device=device)  # fmt: skip
 
 
+def onnx_path(run) -> Path:
+    """Where a run's exported graph is cached: keyed by its weights, label space, preprocessing
+    and the export's opset, so changed weights are never served by a stale graph."""
+    import hashlib
+
+    from hiergenre.data.store import cache_root
+    from hiergenre.export import OPSET
+
+    h = hashlib.sha256(f"{OPSET}:{run.label_space.nodes}:{run.preprocess.to_dict()}".encode())
+    h.update(f"{run.model.output}:{tuple(run.trained_nodes)}".encode())
+    for name, tensor in sorted(run.model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return cache_root() / "onnx" / f"model-{h.hexdigest()[:24]}.onnx"
+
+
+class OnnxForward:
+    """uint8 (B, S, S, 3) -> node probabilities (B, num_nodes) by ONNX Runtime on the CPU, from
+    the run's exported graph (exported and checked on first use)."""
+
+    def __init__(self, run, threads: int | None = None):
+        import torch
+
+        from hiergenre.export import require_onnx, write_onnx
+
+        require_onnx()
+        import onnxruntime as ort
+
+        path = onnx_path(run)
+        if not path.is_file():
+            log.info("exporting %s to ONNX at %s", run.run_dir, path)
+            write_onnx(run, path, check=True)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or torch.get_num_threads()
+        opts.inter_op_num_threads = 1
+        self.path = path
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        image = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        (probs,) = self.session.run(["node_probs"], {"image": image})
+        return probs.astype(np.float32, copy=False)
+
+
 def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dict]]:
     """`predict.top_paths`, never through genres the run did not train on."""
-    from hiergenre.predict import top_paths
+    from hiergenre.predict import run_threshold, top_paths
 
+    threshold = run_threshold(run, options.decode, options.threshold)
     return top_paths(node_probs, run.taxonomy, options.top_k, decode=options.decode,
-                     threshold=options.threshold, allowed=run.trained_nodes)  # fmt: skip
+                     threshold=threshold, allowed=run.trained_nodes)  # fmt: skip
 
 
 def _device(device: str) -> str:
@@ -153,18 +206,24 @@ def _label(item, i: int) -> str:
 class Predictor:
     """A run's model kept loaded: `predict` (paths) and `node_probs` (DataFrame)."""
 
-    def __init__(self, run, device: str):
+    def __init__(self, run, device: str, backend: str = "torch"):
+        check_choice("--backend", backend, BACKENDS)
+        if backend == "onnx" and device != "cpu":
+            raise ConfigError("--backend onnx runs on the CPU: pass --device cpu (or torch)")
         self.run = run  # hiergenre.train.LoadedRun: model, config, taxonomy, preprocess, ...
         self.device = device
+        self.backend = backend
         self.taxonomy = run.taxonomy
         self.model_name = run.config.model.name
         self.image_size = run.preprocess.size
         self.trained_nodes = tuple(run.trained_nodes)  # the only genres `predict` proposes
         self._lock = threading.Lock()
+        self._onnx = OnnxForward(run) if backend == "onnx" else None
 
     def __repr__(self) -> str:
         where = str(self.run.run_dir)
-        return f"Predictor({self.model_name!r}, run={where!r}, device={self.device!r})"
+        return (f"Predictor({self.model_name!r}, run={where!r}, device={self.device!r}, "
+                f"backend={self.backend!r})")  # fmt: skip
 
     def load_pixels(self, item) -> np.ndarray:
         """One image (path, PIL image or uint8 array) -> uint8 (S, S, 3) at the model's size."""
@@ -190,6 +249,8 @@ class Predictor:
     def probs_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 (B, S, S, 3) -> coherent node probabilities (B, num_nodes), float32."""
         with self._lock:
+            if self._onnx is not None:
+                return self._onnx(pixels)
             return _forward(self.run, pixels, self.device)
 
     def paths_from_probs(self, probs: np.ndarray, options: DecodeOptions) -> list[list[GenrePath]]:
@@ -263,6 +324,7 @@ class Predictor:
         """Yield ([(label, pixels, error)], probs of the readable ones) per batch, decoding the next
         batch in a thread pool while the model runs on this one."""
         from hiergenre.data.images import ImageDecodeError
+        from hiergenre.inference import decode_ahead
 
         def load(i: int) -> tuple[str, np.ndarray | None, str | None]:
             try:
@@ -271,26 +333,20 @@ class Predictor:
                 why = exc.reason + (f" ({exc.detail})" if exc.detail else "")
                 return _label(items[i], i), None, why
 
-        starts = list(range(0, len(items), batch_size))
-        with ThreadPoolExecutor(workers, thread_name_prefix="hiergenre-decode") as pool:
-
-            def submit(n: int):
-                return pool.map(load, range(starts[n], min(starts[n] + batch_size, len(items))))
-
-            pending = [submit(n) for n in range(min(2, len(starts)))]
-            for n in range(len(starts)):
-                batch = list(pending[n])
-                if n + 2 < len(starts):  # keep one batch decoding ahead of the model
-                    pending.append(submit(n + 2))
-                good = [px for _, px, err in batch if err is None]
-                probs = self.probs_from_pixels(np.stack(good)) if good else np.zeros((0, 0))
-                yield batch, probs
+        for batch in decode_ahead(items, load, batch_size, workers):
+            good = [px for _, px, err in batch if err is None]
+            probs = self.probs_from_pixels(np.stack(good)) if good else np.zeros((0, 0))
+            yield batch, probs
 
 
-def load_predictor(run_dir: str | Path, device: str = "auto", which: str = "best") -> Predictor:
-    """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda)."""
-    dev = _device(device)
-    return Predictor(_open_run(Path(run_dir), which, dev), dev)
+def load_predictor(
+    run_dir: str | Path, device: str = "auto", which: str = "best", backend: str = "torch"
+) -> Predictor:
+    """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda; `backend`
+    torch | onnx, see the module doc)."""
+    check_choice("--backend", backend, BACKENDS)
+    dev = "cpu" if backend == "onnx" and device == "auto" else _device(device)
+    return Predictor(_open_run(Path(run_dir), which, dev), dev, backend)
 
 
 def predictions_to_dicts(predictions: Iterable[Prediction]) -> list[dict]:

@@ -27,7 +27,6 @@ from hiergenre.models.resnet import read_state_dict
 from hiergenre.taxonomy import LabelSpace, Taxonomy
 
 logger = logging.getLogger(__name__)
-PREFIX = "timm/"
 
 
 def _create(model_name: str, pretrained: bool, drop_rate: float) -> torch.nn.Module:

@@ -23,7 +23,7 @@ from hiergenre.evaluate import PRIMARY
 from hiergenre.fileio import atomic_append_line, atomic_write_text
 from hiergenre.train import build
 from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
-from hiergenre.train.config import TrainConfig, config_to_dict
+from hiergenre.train.config import TrainConfig, config_to_dict, with_image_size
 from hiergenre.train.distributed import (
     DistContext,
     EpochSampler,
@@ -307,7 +307,6 @@ def fit(
     from hiergenre.train.headfit import uses_probe
     from hiergenre.train.inputs import image_data
     from hiergenre.train.record import make_record
-    from hiergenre.train.runs import with_image_size
 
     config = with_image_size(config, model)
     ctx = init_distributed(

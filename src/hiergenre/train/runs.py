@@ -20,7 +20,14 @@ import torch
 from hiergenre.errors import CheckpointError, ConfigError
 from hiergenre.taxonomy import LabelSpace, Taxonomy, load_taxonomy
 from hiergenre.train.checkpoint import load_checkpoint
-from hiergenre.train.config import TrainConfig, config_from_dict, config_to_dict, validate_config
+from hiergenre.train.config import (
+    TrainConfig,
+    config_from_dict,
+    config_to_dict,
+    image_size,
+    validate_config,
+    with_image_size,
+)
 from hiergenre.train.summary import RunResult
 
 log = logging.getLogger(__name__)
@@ -83,23 +90,6 @@ def flip_features(config: TrainConfig, model) -> bool:
     (`model.flip`; None: yes for a frozen encoder)."""
     flip = config.model.flip
     return bool(getattr(model, "encoder_frozen", False)) if flip is None else flip
-
-
-def image_size(config: TrainConfig, model) -> int:
-    """The input size: `--image-size`, else the encoder's native size (pretrained encoders:
-    lite0 224, a timm model its pretrained config's), else the CPU default of 64 px."""
-    if config.data.image_size is not None:
-        return int(config.data.image_size)
-    from hiergenre.train.config import CPU_IMAGE_SIZE
-
-    native = getattr(getattr(model, "encoder", None), "native_size", None)
-    return int(native or CPU_IMAGE_SIZE)
-
-
-def with_image_size(config: TrainConfig, model) -> TrainConfig:
-    """The config with `data.image_size` decided (what the run records)."""
-    data = dataclasses.replace(config.data, image_size=image_size(config, model))
-    return dataclasses.replace(config, data=data)
 
 
 def resolve_split(config: TrainConfig, dataset, taxonomy: Taxonomy, output: str):
@@ -168,7 +158,7 @@ def train_from_config(
     from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
     from hiergenre.train.fit import fit
     from hiergenre.train.record import closed_nodes, read_record
-    from hiergenre.train.rundir import check_split, prepare_run_dir
+    from hiergenre.train.rundir import check_split, check_unfinished, prepare_run_dir
 
     run_dir = Path(run_dir)
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
@@ -176,6 +166,7 @@ def train_from_config(
         config, taxonomy = _read_run(run_dir)
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
+        check_unfinished(run_dir, config.epochs)
     else:
         taxonomy = load_taxonomy(config.data.taxonomy)
     validate_config(config)
@@ -217,6 +208,8 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu"):
     if list(ckpt.meta.get("label_order", [])) != list(model.label_space.nodes):
         raise CheckpointError(f"{run_dir / which} has another label order: retrain this run")
     model.load_state_dict(ckpt.model_state)
+    thresholds = ckpt.meta.get("decode_thresholds")  # chosen on dev (train/summary.py)
+    model.decode_thresholds = [float(t) for t in thresholds] if thresholds else None
     rec = record or legacy_record(model, config, taxonomy)
     return LoadedRun(model.to(device).eval(), config, taxonomy, model.label_space,
                      rec.preprocess, rec.trained_nodes, rec.classes_space(taxonomy),
