@@ -248,6 +248,8 @@ def test_propose_matches_predict_and_genre_maps(library, predictor, tmp_path):
     (plain,) = propose(predictor, [cover])
     top = predictor.predict([cover], top_k=1)[0].top
     assert plain.path == top.names and plain.genres == top.names
+    (own,) = propose(predictor, [cover], ProposeOptions(decode="threshold"))  # the run's thresholds
+    assert own.path == predictor.predict([cover], top_k=1, decode="threshold")[0].top.names
     tax = predictor.taxonomy
     first, second = top.names[0], top.names[1] if len(top.names) > 1 else None
     (tmp_path / "keep.txt").write_text(f"# my genres\n{first.lower()}\nNot A Genre\n")
