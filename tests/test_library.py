@@ -316,3 +316,15 @@ def test_serve_answers_an_audio_upload_like_its_cover(library, predictor, covers
     (tmp_path / "cover.jpg").write_bytes(covers[1])  # the cover embedded in that track
     want = predictor.predict([tmp_path / "cover.jpg"], top_k=3)[0]
     assert res.json()["results"][0]["paths"] == [p.to_dict() for p in want.paths]
+
+
+def test_symlinked_track_stays_a_link(audio_base, covers, predictor, tmp_path):
+    spec = TrackSpec("flac", "Linked", "Artist", cover=covers[0])
+    real = make_track(audio_base, tmp_path / "elsewhere" / "a.flac", spec)
+    (tmp_path / "lib" / "x").mkdir(parents=True)
+    (tmp_path / "lib" / "x" / "a.flac").symlink_to(real)
+    before = real.read_bytes()
+    report = tag_library(predictor, tmp_path / "lib", TagOptions(write=True))
+    assert (tmp_path / "lib" / "x" / "a.flac").is_symlink()
+    assert genres_of(real) == list(report.albums[0].proposal.genres)
+    assert undo_ledger(report.ledger).restored == 1 and real.read_bytes() == before
