@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -73,7 +74,7 @@ def throughput(args, tmp: Path) -> list[str]:
     predictor = load_predictor(train_lite0(tmp, args.image_size), device="cpu")
     decode = DecodeOptions(top_k=1)
     options = TagOptions(ProposeOptions(levels="path"), batch_size=args.batch)
-    best = {"predict": float("inf"), "tag": float("inf")}
+    times: dict[str, list[float]] = {"predict": [], "tag": []}
     loads = []
     for _ in range(args.reps):
         for name in ("predict", "tag"):
@@ -84,7 +85,9 @@ def throughput(args, tmp: Path) -> list[str]:
                                           batch_size=args.batch, workers=2)  # fmt: skip
             else:
                 report = tag_library(predictor, tmp / "lib", options)
-            best[name] = min(best[name], time.perf_counter() - start)
+            times[name].append(time.perf_counter() - start)
+    best = {name: min(t) for name, t in times.items()}
+    pairs = sorted(p / t for p, t in zip(times["predict"], times["tag"], strict=True))
     paths = {Path(p.source).stem: p.top.names for p in preds}
     same = sum(paths[f"{int(r.album.title.split()[1]):05d}"] == r.proposal.path
                for r in report.albums)  # fmt: skip
@@ -113,6 +116,8 @@ def throughput(args, tmp: Path) -> list[str]:
         f"- load average (1 min) before each run: {', '.join(f'{x:.1f}' for x in loads)} "
         f"on {os.cpu_count()} CPUs (shared machine)",
         f"- same predicted path for every album in `tag` and `predict`: {same} of {n}",
+        f"- tag/predict albums/s in each back-to-back pair (predict, then tag): "
+        f"{', '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}",
         f"- command: `.venv/bin/python benchmarks/bench_tag.py --n {args.n} --image-size "
         f"{args.image_size} --reps {args.reps}`",
         "",

@@ -188,6 +188,9 @@ def test_modes_and_levels(library, predictor):
     again = {r.album.title: r for r in tag_library(predictor, library, keep).albums}
     leaf = again["Albüm 000"].proposal.genres
     assert genres_of(jazz) == ["Jazz", *leaf]
+    one = again["Albüm 001"]  # written by the first run: keep-existing keeps that and adds
+    want = list(dict.fromkeys([*level1, *one.proposal.genres]))
+    assert genres_of(one.album.tracks[0].path) == want
     assert new_genres(("Rock",), ("rock", "Pop"), "keep-existing") == ("Rock", "Pop")
     assert new_genres(("Rock",), ("Pop",), "fill-empty") == ("Rock",)
     assert new_genres((), ("Pop",), "fill-empty") == ("Pop",)
@@ -245,6 +248,8 @@ def test_propose_matches_predict_and_genre_maps(library, predictor, tmp_path):
     (plain,) = propose(predictor, [cover])
     top = predictor.predict([cover], top_k=1)[0].top
     assert plain.path == top.names and plain.genres == top.names
+    (own,) = propose(predictor, [cover], ProposeOptions(decode="threshold"))  # the run's thresholds
+    assert own.path == predictor.predict([cover], top_k=1, decode="threshold")[0].top.names
     tax = predictor.taxonomy
     first, second = top.names[0], top.names[1] if len(top.names) > 1 else None
     (tmp_path / "keep.txt").write_text(f"# my genres\n{first.lower()}\nNot A Genre\n")
@@ -311,3 +316,15 @@ def test_serve_answers_an_audio_upload_like_its_cover(library, predictor, covers
     (tmp_path / "cover.jpg").write_bytes(covers[1])  # the cover embedded in that track
     want = predictor.predict([tmp_path / "cover.jpg"], top_k=3)[0]
     assert res.json()["results"][0]["paths"] == [p.to_dict() for p in want.paths]
+
+
+def test_symlinked_track_stays_a_link(audio_base, covers, predictor, tmp_path):
+    spec = TrackSpec("flac", "Linked", "Artist", cover=covers[0])
+    real = make_track(audio_base, tmp_path / "elsewhere" / "a.flac", spec)
+    (tmp_path / "lib" / "x").mkdir(parents=True)
+    (tmp_path / "lib" / "x" / "a.flac").symlink_to(real)
+    before = real.read_bytes()
+    report = tag_library(predictor, tmp_path / "lib", TagOptions(write=True))
+    assert (tmp_path / "lib" / "x" / "a.flac").is_symlink()
+    assert genres_of(real) == list(report.albums[0].proposal.genres)
+    assert undo_ledger(report.ledger).restored == 1 and real.read_bytes() == before

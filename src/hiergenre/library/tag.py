@@ -2,9 +2,9 @@
 
 Reading is always safe: without `write` nothing is touched and the result is the table of albums,
 their current genres and the proposed ones. With `write`, every file goes through the ledger
-(`library.write`). A re-run with the same ledger resumes: an album's genres before the first run
-are taken from the ledger, so a half-written album is completed, and a file that already carries
-the genres it should is left alone.
+(`library.write`). A re-run with the same ledger resumes: whether an album had genres is judged
+by its files before the ledger's first write, so a half-written album is completed, and a file
+that already carries the genres it should is left alone.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from hiergenre.library.albums import Album, Skipped, scan_library
 from hiergenre.library.genremap import GenreMap
 from hiergenre.library.ledger import Ledger, read_ledger
 from hiergenre.library.propose import Proposal, ProposeOptions, propose
-from hiergenre.library.tags import Track
 from hiergenre.library.write import is_temp, write_track
 from hiergenre.predictor import Predictor
 
@@ -93,7 +92,8 @@ def _originals(ledger: Path | None) -> dict[str, tuple[str, ...]]:
 
 def new_genres(current: tuple[str, ...], proposed: tuple[str, ...], mode: str) -> tuple[str, ...]:
     """A track's genres after tagging: `replace` -> proposed; `keep-existing` -> current plus the
-    proposed ones it lacks (case-insensitive); `fill-empty` -> proposed when it has none."""
+    proposed ones it lacks (case-insensitive); `fill-empty` -> proposed when it has none (the
+    album-level rule, no genre on any track, is `_had_genres`)."""
     if mode == "replace" or not current:
         return proposed
     if mode == "keep-existing":
@@ -102,23 +102,24 @@ def new_genres(current: tuple[str, ...], proposed: tuple[str, ...], mode: str) -
     return current
 
 
-def _album_genres(album: Album, originals: dict) -> dict[Track, tuple[str, ...]]:
-    return {t: originals.get(str(t.path.resolve()), t.genres) for t in album.tracks}
+def _had_genres(album: Album, originals: dict) -> bool:
+    """Whether any track carried a genre before this ledger's first write (a resumed fill-empty
+    run must finish an album it half wrote, not take it for one that has genres)."""
+    return any(originals.get(str(t.path.resolve()), t.genres) for t in album.tracks)
 
 
 def _settle(album, proposal, originals, options, ledger, skipped) -> AlbumResult:
     """Decide (and with a ledger, write) one album."""
-    before = _album_genres(album, originals)
-    current = tuple(dict.fromkeys(g for gs in before.values() for g in gs))
+    current = album.genres
     if proposal is None:
         return AlbumResult(album, current, None, "no cover")
     if proposal.error:
         return AlbumResult(album, current, proposal, f"unreadable cover ({proposal.error})")
     if not proposal.genres:
         return AlbumResult(album, current, proposal, "unmapped" if proposal.unmapped else "none")
-    if options.mode == "fill-empty" and current:
+    if options.mode == "fill-empty" and _had_genres(album, originals):
         return AlbumResult(album, current, proposal, "kept (has genres)")
-    targets = {t: new_genres(g, proposal.genres, options.mode) for t, g in before.items()}
+    targets = {t: new_genres(t.genres, proposal.genres, options.mode) for t in album.tracks}
     todo = {t: g for t, g in targets.items() if t.stored(g, options.id3v23_sep) != t.genres}
     if not todo:
         return AlbumResult(album, current, proposal, "unchanged")

@@ -61,7 +61,7 @@ def write_track(track: Track, genres: tuple[str, ...], sep: str, ledger: Ledger)
     """Write `genres` into one file through the ledger; None, or why the file was skipped."""
     from mutagen import MutagenError
 
-    path = track.path
+    path = track.path.resolve()  # a symlinked track: write its target, keep the link
     tmp = temp_name(path)
     try:
         if read_only(path):
@@ -77,12 +77,12 @@ def write_track(track: Track, genres: tuple[str, ...], sep: str, ledger: Ledger)
         before, after = sha256(old), sha256(new)
         if sha256(apply_delta(new, delta)) != before:  # never write what undo could not revert
             return "internal error: the undo delta does not rebuild the file; not written"
-        ledger.append({"op": "write", "path": str(path.resolve()), "before_sha": before,
+        ledger.append({"op": "write", "path": str(path), "before_sha": before,
                        "after_sha": after, "before_genres": list(track.genres),
                        "after_genres": list(genres), "delta": delta})  # fmt: skip
         _replace(path, tmp)
         # informational: undo and resume go by the file's sha256, so this line needs no fsync
-        ledger.append({"op": "done", "path": str(path.resolve()), "after_sha": after}, sync=False)
+        ledger.append({"op": "done", "path": str(path), "after_sha": after}, sync=False)
     except MutagenError as exc:
         return f"cannot write tags ({type(exc).__name__}: {str(exc)[:80]})"
     except OSError as exc:
