@@ -75,7 +75,8 @@ def detect_format(source: Path, columns: CsvColumns = CsvColumns()) -> str:
     cols = {c.strip() for c in header}
     if {"amazon_id", "genres"} <= cols:
         return "mumu-csv"
-    named = (columns.image, columns.labels) != (CsvColumns().image, CsvColumns().labels)
+    default = CsvColumns()
+    named = (columns.image, columns.label_columns) != (default.image, default.label_columns)
     if {columns.image, *columns.label_columns} <= cols or named:
         return "csv"  # columns the user named: read_generic_csv says which one is missing
     raise DataError(
