@@ -24,8 +24,11 @@ import numpy as np
 import torch
 
 from hiergenre import decode as dec
+from hiergenre.data.images import ImageDecodeError
 from hiergenre.errors import ConfigError, DataError
+from hiergenre.inference import decode_ahead, predict_pixels
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.train import load_run
 
 log = logging.getLogger(__name__)
 BATCH = 32
@@ -132,9 +135,6 @@ def predict_images(
 ) -> list[dict]:
     """Per image: {"image", "paths": the top-k genre paths with the model's probabilities,
     "error"} (an unreadable cover gets its reason and no paths)."""
-    from hiergenre.data.images import ImageDecodeError
-    from hiergenre.inference import decode_ahead, predict_pixels
-    from hiergenre.train import load_run
 
     if top_k < 1:
         raise ConfigError(f"--top-k must be at least 1, got {top_k}")

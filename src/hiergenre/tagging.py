@@ -20,16 +20,21 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch.distributed as dist
 
 from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.data.images import IMAGE_SUFFIXES
 from hiergenre.errors import ConfigError, DataError
 from hiergenre.fileio import atomic_path
 from hiergenre.predictor import DecodeOptions, Prediction, Predictor
+from hiergenre.runtime import shard_slice
+from hiergenre.train.distributed import barrier, init_distributed
 
 log = logging.getLogger(__name__)
 
@@ -244,12 +249,6 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress):
     """`tag_library` as one rank of a torchrun job (see the module doc)."""
-    import shutil
-
-    import torch.distributed as dist
-
-    from hiergenre.runtime import shard_slice
-    from hiergenre.train.distributed import barrier, init_distributed
 
     if out is None:
         raise ConfigError("under torchrun each process tags a part of the covers: pass --out "

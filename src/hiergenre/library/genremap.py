@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from hiergenre.errors import ConfigError
 from hiergenre.taxonomy import Taxonomy
@@ -113,8 +114,6 @@ def load_genre_map(path: str | Path, taxonomy: Taxonomy) -> GenreMap:
         if kind == ".txt":
             names = _lines(path)
         else:
-            import yaml
-
             try:
                 names = _tree_names(yaml.safe_load(path.read_text(encoding="utf-8")))
             except yaml.YAMLError as exc:

@@ -11,6 +11,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from hiergenre.data.images import IMAGE_SUFFIXES, ImageDecodeError
 from hiergenre.errors import ConfigError, HiergenreError, UnknownGenreError
 from hiergenre.predictor import DecodeOptions, Predictor
 from hiergenre.serve.limits import BodyLimit
+from hiergenre.taxonomy.explain import explain_genre
 
 log = logging.getLogger(__name__)
 STATIC = resources.files("hiergenre.serve") / "static"
@@ -94,7 +96,6 @@ def _all_failed(results: list[dict]) -> JSONResponse:
 
 
 def _add_routes(app: FastAPI, predictor: Predictor, config: ServeConfig) -> None:
-    from hiergenre.taxonomy.explain import explain_genre
 
     @app.get("/health", summary="Is the model loaded? Which run, model and input size.")
     def health() -> dict:
@@ -164,7 +165,6 @@ def create_app(predictor: Predictor, config: ServeConfig = ServeConfig()) -> Fas
 
 def _version() -> str:
     """The installed package's version (the package facade sits above this layer)."""
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("hiergenre")
