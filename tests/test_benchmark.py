@@ -60,6 +60,10 @@ def test_tiny_end_to_end(tmp_path, monkeypatch):
     assert [m["name"] for m in saved["models"]] == list(config.models)
     by = {m["name"]: m for m in saved["models"]}
     assert by["hierarchical"]["metrics"]["violation_rate"] == 0.0
+    for name in plans:  # one speed number per model, measured the same way (warm, batch kept)
+        speed = by[name]["speed"]
+        assert speed["images_per_s"] == by[name]["images_per_s"] > 0
+        assert speed["batch_size"] == 64 and speed["covers"] == min(64, len(by[name]["test_rows"]))
     assert by["koenig-multilabel"]["metrics"]["violation_rate"] is not None
     majority = by["majority"]["metrics"]
     present = sum(1 for row in majority["confusion"] if sum(row))

@@ -115,6 +115,9 @@ def test_a_two_fold_run_reports_mean_and_sd_and_says_what_the_counts_are(tmp_pat
             for f in folds]  # fmt: skip
     assert majority["metrics"]["accuracy"] == pytest.approx(sum(accs) / 2)
     assert majority["metrics_sd"]["accuracy"] == pytest.approx(abs(accs[0] - accs[1]) / 2)
+    speeds = [next(m for m in f["models"] if m["name"] == "majority")["images_per_s"]
+              for f in folds]  # fmt: skip
+    assert majority["images_per_s"] == pytest.approx(sum(speeds) / 2)  # every fold, not fold 1's
     md = (tmp_path / "out" / "results.md").read_text()
     assert f"2 folds, each training on about {setting['train_albums']} albums" in md
     assert "their test parts together hold 200" in md and "train / 200 test" not in md

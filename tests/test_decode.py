@@ -50,6 +50,16 @@ def test_threshold_stops_at_internal_node():
     assert threshold_paths(P, tax, 0.99).tolist() == [[0, -1, -1]]  # level 1 always taken
 
 
+def test_threshold_per_level():
+    tax = tree()
+    # level 2 at .25 takes A1 (.3), level 3 at .2 stops before A1a (.16)
+    assert threshold_paths(P, tax, (0.25, 0.2)).tolist() == [[0, 3, -1]]
+    assert threshold_paths(P, tax, (0.25, 0.15)).tolist() == [[0, 3, 7]]
+    assert threshold_paths(P, tax, (0.35, 0.01)).tolist() == [[0, -1, -1]]  # stopped at level 2
+    assert threshold_paths(P, tax, [0.15]).tolist() == [[0, 3, 7]]  # the last value repeats
+    assert threshold_paths(P, tax, [0.25]).tolist() == [[0, 3, -1]]
+
+
 def test_beam_width_matters():
     tax = tree()
     paths, scores = beam_paths(P, tax, beam=1, k=3)

@@ -84,3 +84,47 @@ def test_cli_export(data, tmp_path):
     assert (tmp_path / "x.onnx").is_file()
     assert main(["export", run_dir]) == 2  # no format chosen
     assert main(["export", run_dir, "--onnx", "--out", str(tmp_path / "x.bin")]) == 2
+
+
+@pytest.mark.parametrize(("name", "options"), [("tiny", {}), ("hierarchical", {"encoder": "tiny"})])
+def test_the_onnx_backend_predicts_what_torch_predicts(data, tmp_path, monkeypatch, name, options):
+    """`--backend onnx`: the predictor exports the run once (cached by its weights) and gives the
+    torch backend's node probabilities within the export's tolerance, on real cover files."""
+    from hiergenre.export import TOLERANCE
+    from hiergenre.predictor import load_predictor
+
+    run_dir = train(data, name, options)
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    covers = sorted((data / "data" / "images").glob("*.jpg"))[:7]
+    torch_p = load_predictor(run_dir, "cpu")
+    onnx_p = load_predictor(run_dir, backend="onnx")
+    assert onnx_p.device == "cpu" and "onnx" in repr(onnx_p)
+    want, got = torch_p.node_probs(covers, batch_size=3), onnx_p.node_probs(covers, batch_size=3)
+    assert got.shape == (7, torch_p.taxonomy.num_nodes)
+    assert float(np.abs(got.to_numpy() - want.to_numpy()).max()) <= TOLERANCE
+    assert got.to_numpy().max() > 0.01  # real probabilities, not an empty graph
+    graphs = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert len(graphs) == 1
+    load_predictor(run_dir, backend="onnx")  # a second load reuses the exported graph
+    assert list((tmp_path / "cache" / "onnx").glob("*.onnx")) == graphs
+    with pytest.raises(Exception, match="backend"):
+        load_predictor(run_dir, backend="tensorrt")
+
+
+def test_cli_predict_with_the_onnx_backend_writes_the_torch_csv(data, tmp_path, monkeypatch):
+    import csv
+
+    run_dir = train(data, "tiny", {})
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    folder = str(data / "data" / "images")
+    rows = {}
+    for backend in ("torch", "onnx"):
+        out = tmp_path / f"{backend}.csv"
+        argv = ["predict", folder, "--run", run_dir, "--out", str(out), "--quiet"]
+        assert main([*argv, "--device", "cpu", "--backend", backend]) == 0
+        rows[backend] = list(csv.DictReader(out.read_text().splitlines()))
+    assert len(rows["torch"]) == 32
+    for a, b in zip(rows["torch"], rows["onnx"], strict=True):
+        assert (a["path"], a["top_path"]) == (b["path"], b["top_path"])
+        assert float(a["score"]) == pytest.approx(float(b["score"]), abs=1e-4)
+    assert main(["predict", folder, "--run", run_dir, "--backend", "tensorrt"]) == 2

@@ -158,3 +158,21 @@ def test_cpu_batches_hold_about_a_million_pixels_and_cuda_keeps_64():
 
     assert [batch_for(s) for s in (32, 64, 128, 224, 288, 512)] == [64, 64, 64, 20, 12, 8]
     assert batch_for(224, "cuda") == 64
+
+
+def test_measure_speed_warms_up_then_times_every_cover_at_a_recorded_batch():
+    """One speed number per model: one untimed warm-up batch, then every cover in batches of
+    the recorded size (the benchmark's img/s and `evaluate` read it)."""
+    from hiergenre.inference import measure_speed
+    from hiergenre.models import get_model
+
+    model = get_model("tiny", "level1", load_taxonomy())
+    seen: list[int] = []
+    model.register_forward_pre_hook(lambda _, args: seen.append(int(args[0].shape[0])))
+    pixels = np.zeros((10, 32, 32, 3), np.uint8)
+    speed = measure_speed(model, Preprocess(32), pixels, batch_size=4)
+    assert seen == [4, 4, 4, 2]  # the warm-up batch, then 10 covers in batches of 4
+    assert (speed.batch_size, speed.covers) == (4, 10)
+    assert speed.images_per_s == pytest.approx(10 / speed.seconds)
+    with pytest.raises(ConfigError, match="at least one cover"):
+        measure_speed(model, Preprocess(32), pixels[:0])

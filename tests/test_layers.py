@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("train",),
     ("predict", "export"),
     ("predictor",),
-    ("benchmark", "tagging"),
+    ("benchmark", "tagging", "library"),
     ("serve",),
     ("hiergenre",),
     ("cli",),

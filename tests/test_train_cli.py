@@ -57,8 +57,12 @@ def test_tiny_run_end_to_end_then_resume(tmp_path, monkeypatch, capsys):
     common = ["--taxonomy", str(tax), "--data", str(data), "--image-size", "32",
               "--batch-size", "8", "--quiet", "--device", "cpu", "--out", str(out)]  # fmt: skip
     assert main(["train", "flat", "--model", "tiny", "--epochs", "1", *common]) == 0
-    assert "auprc_macro" in capsys.readouterr().out
-    assert main(["train", "flat", "--model", "tiny", "--epochs", "2", "--resume", *common]) == 0
+    shown = capsys.readouterr().out
+    assert "mAUPRC" in shown and "per level" in shown and "{" not in shown  # no raw dicts
+    assert len(shown.splitlines()) < 45 and "per label" not in shown
+    resume = ["train", "flat", "--model", "tiny", "--epochs", "2", "--resume", "--details"]
+    assert main([*resume, *common]) == 0
+    assert "per label (test" in capsys.readouterr().out
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
     summary = json.loads((out / "summary.json").read_text())

@@ -106,3 +106,33 @@ def test_data_holding_the_runs_training_covers_scores_only_the_rest(
     assert kept["training_covers"] == seen and kept["n_albums"] == len(rows) + 5
     assert main(["evaluate", str(rel_run / "run"), "--data", str(other), "--include-train"]) == 0
     assert f"{seen} albums" in capsys.readouterr().err
+
+
+def test_decode_thresholds_chosen_on_dev_travel_with_the_run(rel_run, monkeypatch):
+    from hiergenre.data import Split, resolve_dataset
+    from hiergenre.evaluate import score_node_probs
+    from hiergenre.predict import run_threshold
+    from hiergenre.train import load_run
+    from hiergenre.train.rescore import score_rows
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(rel_run / "cache"))
+    run_dir = rel_run / "run"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    steps = summary["decode_thresholds"]
+    assert len(steps) == 3 and all(0 < t <= 1 for t in steps)  # levels 2-4 of the MuMu tree
+    assert json.loads((run_dir / "best.json").read_text())["decode_thresholds"] == steps
+    assert summary["test"]["decode_thresholds"] == summary["dev"]["decode_thresholds"] == steps
+    run = load_run(run_dir)
+    assert run.model.decode_thresholds == steps == evaluate_run(run_dir)["decode_thresholds"]
+    assert run_threshold(run, "threshold", None) == steps  # predict backs off with them
+    assert run_threshold(run, "threshold", 0.4) == 0.4
+    assert run_threshold(run, "greedy", None) is None
+    # on dev (where they were chosen) they score at least the default 0.5 everywhere
+    dataset = resolve_dataset(str(rel_run / "data"), run.taxonomy)
+    rows = Split.load(run_dir / "split.json").rows(dataset, "dev")
+    tuned, probs, kept, _ = score_rows(run, dataset, rows)
+    labels = [dataset.label_sets[i] for i in kept]
+    plain = score_node_probs(probs, run.label_space, labels, run.taxonomy, "multilabel",
+                             classes=run.classes, present=run.scored_nodes)  # fmt: skip
+    assert tuned["hF"] == pytest.approx(summary["dev"]["hF"], abs=1e-9)
+    assert tuned["hF"] >= plain["hF"] - 1e-12 and plain["decode_thresholds"] == [0.5] * 3

@@ -12,6 +12,8 @@ siblings sum to P(parent), so cond is the model's own P(c | parent) and q(n) = p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from hiergenre.taxonomy import Taxonomy
@@ -74,8 +76,25 @@ def paths_to_multi_hot(paths: torch.Tensor, num_nodes: int) -> torch.Tensor:
     return out[:, 1:]
 
 
-def _descend(probs: torch.Tensor, taxonomy: Taxonomy, threshold: float | None) -> torch.Tensor:
+Thresholds = float | Sequence[float] | None
+
+
+def level_thresholds(threshold: Thresholds, depth: int) -> list[float] | None:
+    """A stop threshold per step below level 1 (`depth - 1` values): one float for every step, or
+    one per level from level 2 down (a shorter list repeats its last value)."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, (int, float)):
+        return [float(threshold)] * max(depth - 1, 0)
+    values = [float(t) for t in threshold]
+    if not values:
+        return None
+    return [values[min(i, len(values) - 1)] for i in range(max(depth - 1, 0))]
+
+
+def _descend(probs: torch.Tensor, taxonomy: Taxonomy, threshold: Thresholds) -> torch.Tensor:
     parent, _ = _tree(taxonomy, probs.device)
+    steps = level_thresholds(threshold, taxonomy.depth)
     batch = probs.shape[0]
     out = torch.full((batch, taxonomy.depth), -1, dtype=torch.long, device=probs.device)
     cur = torch.full((batch,), -1, dtype=torch.long, device=probs.device)  # -1 = the root
@@ -84,8 +103,8 @@ def _descend(probs: torch.Tensor, taxonomy: Taxonomy, threshold: float | None) -
         is_child = parent[None, :] == cur[:, None]
         best, arg = probs.masked_fill(~is_child, float("-inf")).max(dim=1)
         alive &= is_child.any(dim=1)
-        if threshold is not None and step > 0:
-            alive &= best >= threshold
+        if steps is not None and step > 0:
+            alive &= best >= steps[step - 1]
         out[:, step] = torch.where(alive, arg, -1)
         cur = torch.where(alive, arg, cur)
     return out
@@ -100,13 +119,14 @@ def greedy_paths(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
 
 
 def threshold_paths(
-    probs: torch.Tensor, taxonomy: Taxonomy, threshold: float = 0.5
+    probs: torch.Tensor, taxonomy: Taxonomy, threshold: Thresholds = 0.5
 ) -> torch.Tensor:
     """Greedy descent that stops at an internal node when its best child's p < threshold.
 
     The best level-1 genre is always taken (every album gets a genre); below it, a step is taken
-    only if the best child's probability (as given, not renormalised) is >= threshold.
-    Example (threshold .5): A(.9){A1(.6){A1a .3}} -> [A, A1, -1].
+    only if the best child's probability (as given, not renormalised) is >= threshold, one value
+    for every level or one per level from level 2 down (`level_thresholds`).
+    Example (threshold .5): A(.9){A1(.6){A1a .3}} -> [A, A1, -1]; with (.5, .2): [A, A1, A1a].
     """
     return _descend(probs, taxonomy, threshold)
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from hiergenre.data.images import load_square
 from hiergenre.errors import ConfigError
+from hiergenre.featcache import encoder_is_frozen, select, store_features
 from hiergenre.runtime import batch_for
 from hiergenre.taxonomy import LabelSpace
 
@@ -95,7 +100,6 @@ class Preprocess:
 
     def load(self, path) -> np.ndarray:
         """Decode a cover file to uint8 (size, size, 3) by the resize policy (ImageDecodeError)."""
-        from hiergenre.data.images import load_square
 
         return load_square(path, self.size)
 
@@ -178,6 +182,29 @@ def predict_pixels(
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
+def decode_ahead(
+    items: Sequence, load: Callable[[int], Any], batch_size: int, workers: int = 2, ahead: int = 2
+) -> Iterator[list]:
+    """`[load(i) for i in batch]` for each batch of `batch_size` positions of `items`, in order,
+    while `workers` threads already decode the next `ahead` batches: the covers of `predict`,
+    the predictor and `serve` are read (PIL decode and resize, which release the GIL) while the
+    model runs on the batch before, so a pass over a library runs at the model's own speed
+    (`benchmarks/bench_predict.py`). `load` gets a position and handles its own errors."""
+    starts = list(range(0, len(items), batch_size))
+    if not starts:
+        return
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="hiergenre-decode") as pool:
+
+        def submit(n: int):
+            return pool.map(load, range(starts[n], min(starts[n] + batch_size, len(items))))
+
+        pending = deque(submit(n) for n in range(min(ahead, len(starts))))
+        for n in range(len(starts)):
+            if n + ahead < len(starts):  # keep `ahead` batches decoding behind this one
+                pending.append(submit(n + ahead))
+            yield list(pending.popleft())
+
+
 def predict_rows(
     model: torch.nn.Module,
     preprocess: Preprocess,
@@ -197,7 +224,6 @@ def predict_rows(
     kept = store.usable(np.asarray(rows, dtype=np.int64))
     if len(kept) < len(rows):
         log.warning("leaving out %d rows whose cover failed to decode", len(rows) - len(kept))
-    from hiergenre.featcache import encoder_is_frozen
 
     if encoder_is_frozen(model):  # the memoised features of the same encoder on the same covers
         return _rows_from_features(model, preprocess, store, kept, device)
@@ -217,12 +243,47 @@ def _rows_from_features(model, preprocess, store, kept, device) -> tuple:
     """`predict_rows` for a frozen encoder: its cached features of the covers (`featcache`,
     computed by the same `preprocess` + encoder on first use), then the head. The seconds are
     those of the head alone."""
-    from hiergenre.featcache import select, store_features
 
     feats, every = store_features(model, preprocess, store, device)
     start = time.perf_counter()
     model = model.to(device).eval()
     with torch.inference_mode():
-        x = select(feats, every, kept).to(device)
+        x = select(feats, every, kept).to(device).float()
         probs = to_node_probabilities(model, model.node_probs(model.head(x)).float())
     return probs.cpu().numpy().astype(np.float32), kept, time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Covers per second of a whole model (preprocessing, encoder, head, node probabilities) on
+    covers decoded beforehand, timed warm: one batch runs first and is not timed (the first
+    forward of a process pays for thread pools, kernel choice and fresh heap pages, several times
+    a warm batch), then `covers` covers in batches of `batch_size`."""
+
+    images_per_s: float
+    batch_size: int
+    covers: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"images_per_s": self.images_per_s, "batch_size": self.batch_size,
+                "covers": self.covers, "seconds": self.seconds}  # fmt: skip
+
+
+def measure_speed(
+    model: torch.nn.Module,
+    preprocess: Preprocess,
+    pixels: np.ndarray,
+    batch_size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> Speed:
+    """The one speed number of a model (see `Speed`): `pixels` uint8 (N, S, S, 3); the first
+    batch warms up, every cover is then timed (`batch_size` None: `batch_for` the size)."""
+    batch_size = batch_size or batch_for(preprocess.size, device)
+    if not len(pixels):
+        raise ConfigError("measuring a model's speed needs at least one cover")
+    predict_pixels(model, preprocess, pixels[:batch_size], batch_size, device)  # warm-up
+    start = time.perf_counter()
+    predict_pixels(model, preprocess, pixels, batch_size, device)
+    seconds = time.perf_counter() - start
+    return Speed(len(pixels) / max(seconds, 1e-9), int(batch_size), len(pixels), seconds)

@@ -6,20 +6,38 @@
 Images are paths, PIL images or uint8 arrays (H, W, 3) / (N, H, W, 3). A cover that cannot be
 decoded gets a `Prediction` with `error` set instead of stopping the batch. Inference runs under
 a lock, so one predictor can serve several threads.
+
+`backend`: `torch` runs the run's model (`hiergenre.inference`); `onnx` runs the same model
+exported by `hiergenre.export` (once per set of weights, cached under the cache directory and
+checked against torch within `export.TOLERANCE`) in ONNX Runtime, on the CPU. Both give the same
+node probabilities within that tolerance; `benchmarks/results/predict.md` says which is faster.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
 
+from hiergenre.data.images import ImageDecodeError, square_resize, to_rgb
+from hiergenre.data.store import cache_root
 from hiergenre.errors import ConfigError, DataError, check_choice
+from hiergenre.export import OPSET, require_onnx, write_onnx
+from hiergenre.inference import decode_ahead, predict_pixels
+from hiergenre.predict import (
+    DECODERS,  # the decoders `top_paths` knows
+    run_threshold,
+    top_paths,
+)
+from hiergenre.train import load_run
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +87,6 @@ class Predictions(tuple):
 
     def to_frame(self):
         """One row per cover and path rank: image, rank, path, genre, level, score, error."""
-        import pandas as pd
 
         rows = []
         for item in self:
@@ -86,7 +103,8 @@ class Predictions(tuple):
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """How node probabilities become paths: `top_k` paths, decoder, stop threshold."""
+    """How node probabilities become paths: `top_k` paths, decoder, stop threshold (None with
+    `threshold`: the run's own per level, chosen on its dev part)."""
 
     top_k: int = 3
     decode: str = "greedy"
@@ -95,41 +113,77 @@ class DecodeOptions:
     def __post_init__(self) -> None:
         if self.top_k < 1:
             raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")
-        from hiergenre.predict import DECODERS  # the decoders `top_paths` knows
 
         check_choice("--decode", self.decode, DECODERS)
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"--threshold must be between 0 and 1, got {self.threshold}")
 
 
+BACKENDS = ("torch", "onnx")
+
+
 # --- the one seam to the training package: how a run is loaded, fed and decoded ---------------
 def _open_run(run_dir: Path, which: str, device: str):
     """A `hiergenre.train.LoadedRun` (eval-mode model, taxonomy, preprocess, trained nodes)."""
-    from hiergenre.train import load_run
 
     return load_run(run_dir, which=which, device=device)
 
 
 def _forward(run, pixels: np.ndarray, device: str) -> np.ndarray:
     """uint8 (B, S, S, 3) -> coherent node probabilities (B, num_nodes) (`inference`)."""
-    from hiergenre.inference import predict_pixels
 
     return predict_pixels(run.model, run.preprocess, pixels, batch_size=max(1, len(pixels)),
                           device=device)  # fmt: skip
 
 
+def onnx_path(run) -> Path:
+    """Where a run's exported graph is cached: keyed by its weights, label space, preprocessing
+    and the export's opset, so changed weights are never served by a stale graph."""
+
+    h = hashlib.sha256(f"{OPSET}:{run.label_space.nodes}:{run.preprocess.to_dict()}".encode())
+    h.update(f"{run.model.output}:{tuple(run.trained_nodes)}".encode())
+    for name, tensor in sorted(run.model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return cache_root() / "onnx" / f"model-{h.hexdigest()[:24]}.onnx"
+
+
+class OnnxForward:
+    """uint8 (B, S, S, 3) -> node probabilities (B, num_nodes) by ONNX Runtime on the CPU, from
+    the run's exported graph (exported and checked on first use)."""
+
+    def __init__(self, run, threads: int | None = None):
+
+        require_onnx()
+        # lazy: optional: onnxruntime (the onnx extra) only for the ONNX backend
+        import onnxruntime as ort
+
+        path = onnx_path(run)
+        if not path.is_file():
+            log.info("exporting %s to ONNX at %s", run.run_dir, path)
+            write_onnx(run, path, check=True)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or torch.get_num_threads()
+        opts.inter_op_num_threads = 1
+        self.path = path
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        image = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        (probs,) = self.session.run(["node_probs"], {"image": image})
+        return probs.astype(np.float32, copy=False)
+
+
 def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dict]]:
     """`predict.top_paths`, never through genres the run did not train on."""
-    from hiergenre.predict import top_paths
 
+    threshold = run_threshold(run, options.decode, options.threshold)
     return top_paths(node_probs, run.taxonomy, options.top_k, decode=options.decode,
-                     threshold=options.threshold, allowed=run.trained_nodes)  # fmt: skip
+                     threshold=threshold, allowed=run.trained_nodes)  # fmt: skip
 
 
 def _device(device: str) -> str:
     if device == "auto":
-        import torch
-
         return "cuda" if torch.cuda.is_available() else "cpu"
     check_choice("--device", device, ("cpu", "cuda", "auto"))
     return device
@@ -137,7 +191,6 @@ def _device(device: str) -> str:
 
 def _as_sources(images) -> list:
     """One image or a sequence of them -> a list of single images (paths, PIL, (H, W, 3))."""
-    from PIL import Image
 
     if isinstance(images, (str, Path, Image.Image)):
         return [images]
@@ -153,24 +206,27 @@ def _label(item, i: int) -> str:
 class Predictor:
     """A run's model kept loaded: `predict` (paths) and `node_probs` (DataFrame)."""
 
-    def __init__(self, run, device: str):
+    def __init__(self, run, device: str, backend: str = "torch"):
+        check_choice("--backend", backend, BACKENDS)
+        if backend == "onnx" and device != "cpu":
+            raise ConfigError("--backend onnx runs on the CPU: pass --device cpu (or torch)")
         self.run = run  # hiergenre.train.LoadedRun: model, config, taxonomy, preprocess, ...
         self.device = device
+        self.backend = backend
         self.taxonomy = run.taxonomy
         self.model_name = run.config.model.name
         self.image_size = run.preprocess.size
         self.trained_nodes = tuple(run.trained_nodes)  # the only genres `predict` proposes
         self._lock = threading.Lock()
+        self._onnx = OnnxForward(run) if backend == "onnx" else None
 
     def __repr__(self) -> str:
         where = str(self.run.run_dir)
-        return f"Predictor({self.model_name!r}, run={where!r}, device={self.device!r})"
+        return (f"Predictor({self.model_name!r}, run={where!r}, device={self.device!r}, "
+                f"backend={self.backend!r})")  # fmt: skip
 
     def load_pixels(self, item) -> np.ndarray:
         """One image (path, PIL image or uint8 array) -> uint8 (S, S, 3) at the model's size."""
-        from PIL import Image
-
-        from hiergenre.data.images import square_resize, to_rgb
 
         if isinstance(item, (str, Path)):
             return self.run.preprocess.load(item)
@@ -190,6 +246,8 @@ class Predictor:
     def probs_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 (B, S, S, 3) -> coherent node probabilities (B, num_nodes), float32."""
         with self._lock:
+            if self._onnx is not None:
+                return self._onnx(pixels)
             return _forward(self.run, pixels, self.device)
 
     def paths_from_probs(self, probs: np.ndarray, options: DecodeOptions) -> list[list[GenrePath]]:
@@ -224,6 +282,18 @@ class Predictor:
             if progress is not None:
                 progress(len(batch))
 
+    def iter_node_probs(
+        self, images, *, batch_size: int = 32, workers: int = 2
+    ) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+        """(label, coherent node probabilities (num_nodes,) or None, decode error) per image in
+        input order, decoded as `iter_predict` does (for callers that decode paths themselves)."""
+        if batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+        for batch, probs in self._batches(_as_sources(images), batch_size, max(1, workers)):
+            rows = iter(probs)
+            for label, _, error in batch:
+                yield label, (None if error else next(rows)), error
+
     def predict(self, images, top_k: int = 3, decode: str = "greedy",
                 threshold: float | None = None, batch_size: int = 32) -> Predictions:  # fmt: skip
         """The `top_k` coherent genre paths of each image (a `Predictions` tuple)."""
@@ -233,7 +303,6 @@ class Predictor:
     def node_probs(self, images, batch_size: int = 32):
         """A DataFrame (images x genres) of the model's coherent node probabilities; a cover that
         cannot be read gets a row of NaN (see `predict` for the reason)."""
-        import pandas as pd
 
         items = _as_sources(images)
         out = np.full((len(items), self.taxonomy.num_nodes), np.nan, np.float32)
@@ -250,7 +319,6 @@ class Predictor:
     ) -> Iterator[tuple[list, np.ndarray]]:
         """Yield ([(label, pixels, error)], probs of the readable ones) per batch, decoding the next
         batch in a thread pool while the model runs on this one."""
-        from hiergenre.data.images import ImageDecodeError
 
         def load(i: int) -> tuple[str, np.ndarray | None, str | None]:
             try:
@@ -259,26 +327,20 @@ class Predictor:
                 why = exc.reason + (f" ({exc.detail})" if exc.detail else "")
                 return _label(items[i], i), None, why
 
-        starts = list(range(0, len(items), batch_size))
-        with ThreadPoolExecutor(workers, thread_name_prefix="hiergenre-decode") as pool:
-
-            def submit(n: int):
-                return pool.map(load, range(starts[n], min(starts[n] + batch_size, len(items))))
-
-            pending = [submit(n) for n in range(min(2, len(starts)))]
-            for n in range(len(starts)):
-                batch = list(pending[n])
-                if n + 2 < len(starts):  # keep one batch decoding ahead of the model
-                    pending.append(submit(n + 2))
-                good = [px for _, px, err in batch if err is None]
-                probs = self.probs_from_pixels(np.stack(good)) if good else np.zeros((0, 0))
-                yield batch, probs
+        for batch in decode_ahead(items, load, batch_size, workers):
+            good = [px for _, px, err in batch if err is None]
+            probs = self.probs_from_pixels(np.stack(good)) if good else np.zeros((0, 0))
+            yield batch, probs
 
 
-def load_predictor(run_dir: str | Path, device: str = "auto", which: str = "best") -> Predictor:
-    """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda)."""
-    dev = _device(device)
-    return Predictor(_open_run(Path(run_dir), which, dev), dev)
+def load_predictor(
+    run_dir: str | Path, device: str = "auto", which: str = "best", backend: str = "torch"
+) -> Predictor:
+    """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda; `backend`
+    torch | onnx, see the module doc)."""
+    check_choice("--backend", backend, BACKENDS)
+    dev = "cpu" if backend == "onnx" and device == "auto" else _device(device)
+    return Predictor(_open_run(Path(run_dir), which, dev), dev, backend)
 
 
 def predictions_to_dicts(predictions: Iterable[Prediction]) -> list[dict]:

@@ -34,6 +34,13 @@ def batch_for(size: int, device="cpu") -> int:
     return int(max(8, min(BATCH, CPU_BATCH_PIXELS // (size * size))))
 
 
+def shard_slice(n: int, rank: int, world: int) -> slice:
+    """The contiguous part of `n` items that rank `rank` of `world` takes: the parts of ranks
+    0..world-1 in order are the items in order, and differ in length by at most one.
+    Example: n=5, world=2 -> [0:2], [2:5]."""
+    return slice(n * rank // world, n * (rank + 1) // world)
+
+
 def tune_malloc(threshold: int = THRESHOLD) -> bool:
     """Raise glibc's mmap and trim thresholds to `threshold` bytes; True when they were set
     (Linux with glibc, and neither MALLOC_*_THRESHOLD_ variable set by the user)."""

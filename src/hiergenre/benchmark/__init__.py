@@ -11,7 +11,7 @@ from hiergenre.benchmark.config import (
     ModelPlan,
     parse_models,
 )
-from hiergenre.benchmark.report import headline, table
+from hiergenre.benchmark.report import headline, level_albums, level_table, table
 
 __all__ = [
     "ALL_NAMES",
@@ -21,6 +21,8 @@ __all__ = [
     "BenchmarkConfig",
     "ModelPlan",
     "headline",
+    "level_albums",
+    "level_table",
     "parse_models",
     "run_benchmark",
     "table",

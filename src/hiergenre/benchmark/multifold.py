@@ -44,7 +44,7 @@ def run_folds(config: BenchmarkConfig, progress=None) -> dict:
     payload = aggregate(payloads, folds[0].group_aware)
     payload["config"]["folds"] = config.folds
     payload["config"]["out"] = str(out)
-    report.write_results(payload, out, plots=False)
+    report.write_results(payload, out, plots=config.plots)  # from the folds' mean numbers
     return payload
 
 
@@ -53,6 +53,19 @@ def _mean_sd(values: list) -> tuple[float | None, float | None]:
     if len(finite) < len(values) or not finite:
         return None, None
     return float(np.mean(finite)), float(np.std(finite))
+
+
+def _mean_curve(curves: list) -> dict | None:
+    """The folds' precision-versus-depth curves averaged point by point (same thresholds)."""
+    if any(not c for c in curves):
+        return None
+    out = {"threshold": curves[0]["threshold"]}
+    for key in ("named", "precision"):
+        values = np.array([[np.nan if v is None else v for v in c[key]] for c in curves], float)
+        finite = np.isfinite(values)
+        total, count = np.where(finite, values, 0.0).sum(axis=0), finite.sum(axis=0)
+        out[key] = [float(t / c) if c else None for t, c in zip(total, count, strict=True)]
+    return out
 
 
 def aggregate(payloads: list[dict], group_aware: bool) -> dict:
@@ -66,12 +79,15 @@ def aggregate(payloads: list[dict], group_aware: bool) -> dict:
         for key, value in row["metrics"].items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 metrics[key], sd[key] = _mean_sd([f["metrics"].get(key) for f in folds])
+            elif key == "depth_curve" and isinstance(value, dict):
+                metrics[key] = _mean_curve([f["metrics"].get(key) for f in folds])
             elif key == "level_accuracy" and isinstance(value, dict):
                 metrics[key] = {lv: _mean_sd([f["metrics"][key].get(lv) for f in folds])[0]
                                 for lv in value}  # fmt: skip
         agg = {k: v for k, v in row.items() if k not in ("metrics", "test_rows", "run_dir")}
         agg.update(metrics=metrics, metrics_sd=sd, per_fold=[f["metrics"] for f in folds],
                    train_seconds=float(sum(f["train_seconds"] for f in folds)),
+                   images_per_s=float(np.median([f["images_per_s"] for f in folds])),
                    wall_seconds=float(sum(f.get("wall_seconds", 0.0) for f in folds)))  # fmt: skip
         rows.append(agg)
     setting = dict(first["setting"])

@@ -15,15 +15,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hiergenre.baselines import get_baseline
 from hiergenre.benchmark import report
 from hiergenre.benchmark.config import BASELINE_NAMES, BenchmarkConfig, ModelPlan
 from hiergenre.benchmark.setting import Setting, make_setting
+from hiergenre.data import ImageStore
 from hiergenre.evaluate import evaluate_predictions
-from hiergenre.featcache import encoder_is_frozen
+from hiergenre.taxonomy import single_label_subset
+from hiergenre.train import DataSpec, ModelSpec, OptimSpec, TrainConfig, load_run, train_from_config
+from hiergenre.train.rescore import model_speed, score_rows
 
 log = logging.getLogger(__name__)
 BASELINE_IMAGE_SIZE = 64
-SPEED_SAMPLE = 64  # covers timed through the whole model for the img/s column
 BASELINE_MAX_TRAIN = 4000  # the cheap baselines fit on at most this many training covers
 
 
@@ -69,7 +72,6 @@ def _emit(progress, event: str, info: dict) -> None:
 
 def train_config(plan: ModelPlan, setting: Setting, config: BenchmarkConfig):
     """The TrainConfig a plan becomes (data = the benchmark's dataset and saved split)."""
-    from hiergenre.train import DataSpec, ModelSpec, OptimSpec, TrainConfig
 
     space = setting.single_space_name if plan.label_space == "single" else plan.label_space
     weights = config.weights if plan.name == "resnet101" else None
@@ -89,8 +91,6 @@ def run_model(
     name: str, plan: ModelPlan, setting: Setting, config: BenchmarkConfig, run_dir: Path, progress
 ) -> dict:
     """Train one model with `fit` (through `train_from_config`) and evaluate it on the test part."""
-    from hiergenre.train import load_run, train_from_config
-    from hiergenre.train.rescore import score_rows
 
     tc = train_config(plan, setting, config)
 
@@ -106,18 +106,18 @@ def run_model(
         log.warning("%s diverged: %s", name, result.message)
     run = load_run(run_dir, device="cpu")
     model, space = run.model, run.label_space
-    metrics, nodes, rows, seconds = score_rows(
+    metrics, nodes, rows, _ = score_rows(
         run, setting.dataset, setting.test_rows, classes=setting.classes, present=setting.present
     )
     probs = nodes[:, space.indices]
     np.save(run_dir / "test_probs.npy", probs.astype(np.float32))
-    speed = forward_speed(run, rows[:SPEED_SAMPLE]) if encoder_is_frozen(model) else None
+    speed = model_speed(run, setting.dataset, rows)
     return {
         "name": name, "kind": "model", "output": model.output, "label_space": space.name,
         "metrics": metrics, "params": int(sum(p.numel() for p in model.parameters())),
         "trainable_params": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
         "train_seconds": train_seconds,
-        "images_per_s": speed or len(rows) / max(seconds, 1e-9),
+        "images_per_s": speed.images_per_s, "speed": speed.to_dict(),
         "pretrained": getattr(model, "pretrained", None), "notice": getattr(model, "notice", None),
         "status": result.status, "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
         "plan": asdict(plan), "run_dir": str(run_dir), "test_rows": rows.tolist(),
@@ -125,23 +125,8 @@ def run_model(
     }  # fmt: skip
 
 
-def forward_speed(run, rows: np.ndarray) -> float:
-    """Images per second of the whole model (encoder included) on some covers: a frozen
-    encoder's test scores read its cached features, which says nothing about its speed."""
-    from hiergenre.data import ImageStore, resolve_dataset
-    from hiergenre.inference import predict_pixels
-
-    dataset = resolve_dataset(run.config.data.path, run.taxonomy)
-    store = ImageStore.open_or_build(dataset, run.preprocess.size)
-    pixels = np.asarray(store.images[np.sort(rows)])
-    start = time.perf_counter()
-    predict_pixels(run.model, run.preprocess, pixels)
-    return len(rows) / max(time.perf_counter() - start, 1e-9)
-
-
 def _images(setting: Setting, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (M, S, S, 3) covers of the rows that decoded, and those rows."""
-    from hiergenre.data import ImageStore
 
     store = ImageStore.open_or_build(setting.dataset, BASELINE_IMAGE_SIZE)
     rows = store.usable(rows)
@@ -154,8 +139,6 @@ def run_baseline(name: str, setting: Setting) -> dict:
     `prior` is multi-label over every node (the poster's setting); `majority`, `colour-hist-lr`
     and `pca-lda-knn` are single-label over the dataset's single-label classes.
     """
-    from hiergenre.baselines import get_baseline
-    from hiergenre.taxonomy import single_label_subset
 
     baseline = get_baseline(name)
     multilabel = name == "prior"

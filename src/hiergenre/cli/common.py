@@ -33,6 +33,9 @@ TYPE_METAVARS = {int: "N", float: "NUMBER", str: "NAME"}
 DEVICE = typer.Option(
     None, "--device", help="auto (cuda when there is a GPU, else cpu) | cpu | cuda."
 )
+BACKEND = typer.Option(
+    "torch", "--backend", help="torch | onnx (the exported graph in ONNX Runtime, CPU)."
+)
 
 
 def taxonomy_from_option(path: Path | None) -> Taxonomy:

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("hiergenre.cli.model_cmd", "predict"),
     "export": ("hiergenre.cli.model_cmd", "export"),
     "serve": ("hiergenre.cli.serve_cmd", "serve"),
+    "tag": ("hiergenre.cli.tag_cmd", "tag"),
 }
 
 

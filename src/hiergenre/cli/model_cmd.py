@@ -9,9 +9,8 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
-from hiergenre.cli.common import DEVICE, console, console_err
+from hiergenre.cli.common import BACKEND, DEVICE, console, console_err
 from hiergenre.errors import ConfigError, DataError
 
 o = typer.Option
@@ -29,9 +28,10 @@ def evaluate(
         False, "--include-train", help="With --data: score the run's training covers too."
     ),
     as_json: bool = o(False, "--json", help="Print the metrics as JSON."),
+    details: bool = o(False, "--details", help="Also show per-label tables and every number."),
 ) -> None:
     """Re-score a trained run on its test part (the numbers of its summary.json)."""
-    from hiergenre.benchmark.report import fmt
+    from hiergenre.cli.metrics_view import print_metrics
     from hiergenre.fileio import json_safe
     from hiergenre.train.rescore import evaluate_run
 
@@ -49,15 +49,8 @@ def evaluate(
         line = f"{len(unseen)} genres never occur in the run's training albums"
         console_err.print(f"warning: {line}: {', '.join(unseen[:10])}", highlight=False,
                           soft_wrap=True)  # fmt: skip
-    t = Table(title=f"{result['model_name']} on {result['dataset']} ({result['part']})")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    for key, value in result.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            t.add_row(key, fmt(value) if isinstance(value, float) else str(value))
-        elif key == "level_accuracy":
-            t.add_row(key, ", ".join(f"L{k} {fmt(v)}" for k, v in value.items()))
-    console.print(t)
+    title = f"{result['model_name']} on {result['dataset']} ({result['part']})"
+    print_metrics({result["part"]: result}, title, details)
 
 
 @contextmanager
@@ -96,6 +89,7 @@ def predict(
     batch_size: int = o(32, "--batch-size", help="Covers per forward pass."),
     workers: int = o(2, "--workers", help="Threads decoding covers while the model runs."),
     device: str = DEVICE,
+    backend: str = BACKEND,
     as_json: bool = o(False, "--json", help="Print JSON instead of a table (without --out)."),
     quiet: bool = o(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -106,13 +100,16 @@ def predict(
     options = DecodeOptions(top_k, decode, threshold)
     if out is not None:
         check_out(out)
-    predictor = load_predictor(run, device) if device else load_predictor(run)
+    predictor = load_predictor(run, device or "auto", backend=backend)
     with _progress_bar("tagging covers", not quiet and not as_json) as update:
         summary, predictions = tag_library(predictor, images, options, out, batch_size=batch_size,
                                            workers=workers, progress=update)  # fmt: skip
+    from hiergenre.train.distributed import is_main_process
+
     if out is not None:
-        console_err.print(f"tagged {summary.ok} of {summary.total} covers "
-                          f"({summary.skipped} skipped) -> {out}", highlight=False)  # fmt: skip
+        if is_main_process():  # under torchrun, rank 0 speaks for the job
+            console_err.print(f"tagged {summary.ok} of {summary.total} covers "
+                              f"({summary.skipped} skipped) -> {out}", highlight=False)  # fmt: skip
     elif as_json:
         typer.echo(json.dumps(predictions_to_dicts(predictions), indent=1))
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hiergenre.cli.common import DEVICE, console_err
+from hiergenre.cli.common import BACKEND, DEVICE, console_err
 
 o = typer.Option
 
@@ -19,6 +19,7 @@ def serve(
     port: int = o(8000, "--port", help="TCP port."),
     max_upload_mb: float = o(20.0, "--max-upload-mb", help="Largest request body accepted (MB)."),
     device: str = DEVICE,
+    backend: str = BACKEND,
 ) -> None:
     """Serve the model: a web page at /, a JSON API (/predict, /taxonomy/GENRE, /health, /docs)."""
     import uvicorn
@@ -27,7 +28,7 @@ def serve(
     from hiergenre.serve import ServeConfig, create_app
 
     config = ServeConfig(host=host, port=port, max_upload_mb=max_upload_mb)
-    predictor = load_predictor(run, device) if device else load_predictor(run)
+    predictor = load_predictor(run, device or "auto", backend=backend)
     app = create_app(predictor, config)
     console_err.print(f"serving {run} on http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")

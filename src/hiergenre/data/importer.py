@@ -24,7 +24,13 @@ from hiergenre.data.dedupe import (
     sha1_file,
 )
 from hiergenre.data.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
-from hiergenre.data.labels import absolute, check_separator, is_inside, resolve_label_sets
+from hiergenre.data.labels import (
+    VOCABULARIES,
+    absolute,
+    check_separator,
+    is_inside,
+    resolve_label_sets,
+)
 from hiergenre.data.manifest import Dataset, load_dataset, manifest_frame, write_dataset
 from hiergenre.data.parallel import Progress, chunked_map
 from hiergenre.data.readers import CsvColumns, RawAlbum, read_source, skip
@@ -43,7 +49,10 @@ class ImportOptions:
     """How to read a collection and what to do with unknown genres and duplicate covers.
 
     `columns` names a generic CSV's columns and label separator; `folder_levels` is how many
-    folder levels below a folder tree's root are genres (0: all of them).
+    folder levels below a folder tree's root are genres (0: all of them). `names` is how genre
+    names are read: `discogs` (Discogs genres and styles first, then the taxonomy's names and
+    aliases), `taxonomy` (node names and aliases only) or `auto` (taxonomy for MuMu's files,
+    discogs for a CSV or a folder tree).
     """
 
     format: str = "auto"
@@ -56,6 +65,7 @@ class ImportOptions:
     workers: int | None = None
     columns: CsvColumns = CsvColumns()
     folder_levels: int = 1
+    names: str = "auto"
 
 
 def import_collection(
@@ -73,7 +83,7 @@ def import_collection(
         source, options.format, options.images, options.columns, options.folder_levels
     )
     skipped = list(read.skipped)
-    albums, unknown = _resolve_names(read.albums, taxonomy, options, fmt, skipped)
+    albums, unknown, ignored = _resolve_names(read.albums, taxonomy, options, fmt, skipped)
     albums = _inside_root(albums, root, options.allow_outside_root, skipped)
     inspect = partial(_inspect, max_pixels=options.max_pixels)
     facts = chunked_map(inspect, [a.image for a in albums], options.workers, progress)
@@ -95,6 +105,8 @@ def import_collection(
         skipped=skipped,
         unknown=unknown,
         duplicates={"policy": options.duplicates, "groups": groups},
+        names=_vocabulary(options.names, fmt),
+        names_not_mapped=dict(sorted(ignored.items(), key=lambda kv: -kv[1])),
     )
     write_dataset(out_dir, manifest_frame([_manifest_row(a, out_dir) for a in kept]), report)
     log.info("imported %d of %d albums from %s", len(kept), report["albums_in"], source)
@@ -126,11 +138,25 @@ def _refuse_empty(albums: list, source: Path, fmt: str, skipped: list) -> None:
     raise DataError(f"nothing to import from {source}: {what}; {hint}.")
 
 
+def _vocabulary(names: str, fmt: str) -> str:
+    """The vocabulary a source's genre names are read in (`ImportOptions.names`)."""
+    check_choice("--names", names, ("auto", *VOCABULARIES))
+    if names != "auto":
+        return names
+    return "taxonomy" if fmt.startswith("mumu") else "discogs"
+
+
 def _resolve_names(
-    albums: list[RawAlbum], taxonomy: Taxonomy, options: ImportOptions, fmt: str, skipped: list
-) -> tuple[list[RawAlbum], Counter]:
-    """Map names onto nodes; unknown names raise (policy error) or are dropped and counted."""
-    resolved, unknown = resolve_label_sets([a.names for a in albums], taxonomy)
+    albums: list[RawAlbum],
+    taxonomy: Taxonomy,
+    options: ImportOptions,
+    fmt: str,
+    skipped: list,
+) -> tuple[list[RawAlbum], Counter, Counter]:
+    """Map names onto nodes; unknown names raise (policy error) or are dropped and counted;
+    names the Discogs table deliberately leaves unmapped are counted apart."""
+    vocabulary = _vocabulary(options.names, fmt)
+    resolved, unknown, ignored = resolve_label_sets([a.names for a in albums], taxonomy, vocabulary)
     if unknown and fmt == "csv":
         check_separator(list(unknown), taxonomy, options.columns.label_sep, "--label-sep")
     out = []
@@ -139,7 +165,8 @@ def _resolve_names(
             out.append(RawAlbum(album.album_id, album.image, nodes, album.group, album.source))
         else:
             detail = ", ".join(album.names)[:200]
-            skipped.append(skip(album.album_id, album.image, "unknown-genre", detail))
+            reason = "unknown-genre" if any(n in unknown for n in album.names) else "no-genre"
+            skipped.append(skip(album.album_id, album.image, reason, detail))
     if unknown and options.unknown == "error":
         names = sorted(unknown, key=lambda n: -unknown[n])
         raise UnknownGenreError(
@@ -147,7 +174,7 @@ def _resolve_names(
             {n: taxonomy.suggest(n) for n in names[:10]},
             hint="fix the names, add aliases, or pass --unknown drop to skip them",
         )
-    return out, unknown
+    return out, unknown, ignored
 
 
 def _inside_root(

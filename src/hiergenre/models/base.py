@@ -35,7 +35,9 @@ class GenreModel(nn.Module):
 
     Attributes: `label_space`, `output` ("sigmoid" | "softmax" | "hierarchical"), `pretrained`
     (None: no pretrained variant; True: loaded; False: wanted weights, ran without), `config`,
-    `notice` (a sentence every result carries, e.g. that ImageNet weights were missing).
+    `notice` (a sentence every result carries, e.g. that ImageNet weights were missing),
+    `decode_thresholds` (the stop threshold per level from level 2 down that training chose on
+    dev for the top-down decode, stored in the checkpoint's metadata; None: 0.5 everywhere).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class GenreModel(nn.Module):
         self.pretrained = pretrained
         self.notice = notice
         self.encoder_frozen = False
+        self.decode_thresholds: list[float] | None = None
         if notice:
             logger.warning(notice)
 

@@ -12,7 +12,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from hiergenre.evaluate import TASK_OF_OUTPUT, default_classes, score_node_probs
+from hiergenre.evaluate import (
+    TASK_OF_OUTPUT,
+    choose_thresholds,
+    default_classes,
+    score_node_probs,
+)
 from hiergenre.inference import predict_rows, to_node_probabilities
 from hiergenre.train.distributed import DistContext, gather_rows
 from hiergenre.train.inputs import TrainData
@@ -45,9 +50,25 @@ def score(model, data: TrainData, part: str, node_probs: np.ndarray) -> dict:
     scoring = data.scoring
     classes = scoring.classes if scoring else default_classes(space)
     present = scoring.present if scoring else None
+    thresholds = getattr(getattr(model, "model", model), "decode_thresholds", None)
     return score_node_probs(node_probs, space, data.label_sets[part], space.taxonomy,
                             TASK_OF_OUTPUT[model.output], classes=classes,
-                            present=present)  # fmt: skip
+                            present=present, thresholds=thresholds)  # fmt: skip
+
+
+def tune_thresholds(
+    model, data: TrainData, part: str, ctx: DistContext, device: torch.device, batch_size: int
+) -> list[float] | None:
+    """The decode's stop threshold per level that maximises hF on a part (the dev part: see
+    `evaluate.choose_thresholds`); None for a softmax model (it names one level-1 genre) or an
+    empty part. Every process computes the same (the part's rows are gathered)."""
+    if model.output == "softmax" or not len(data.datasets[part]):
+        return None
+    probs, _ = predict_part(model, data, part, ctx, device, batch_size)
+    if not np.isfinite(probs).all():
+        return None
+    nodes = to_node_probabilities(model, torch.as_tensor(probs)).numpy()
+    return choose_thresholds(nodes, data.label_sets[part], model.label_space.taxonomy)
 
 
 def evaluate_part(

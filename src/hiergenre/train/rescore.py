@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hiergenre.data import Split, load_dataset, resolve_dataset
+from hiergenre.data.importer import covers_among
+from hiergenre.data.store import ImageStore
 from hiergenre.errors import DataError
+from hiergenre.evaluate import TASK_OF_OUTPUT, score_node_probs, scoring_classes
+from hiergenre.inference import measure_speed, predict_rows
+from hiergenre.train.record import closed_nodes
+from hiergenre.train.runs import load_run
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +31,6 @@ def score_rows(run, dataset, rows: np.ndarray, device: str = "cpu", *, classes=N
                present=None) -> tuple[dict, np.ndarray, np.ndarray, float]:  # fmt: skip
     """Metrics of a LoadedRun on dataset rows (decoded covers only), with node probs (M, N),
     the rows scored (M,) and the forward seconds."""
-    from hiergenre.data.store import ImageStore
-    from hiergenre.evaluate import TASK_OF_OUTPUT, score_node_probs
-    from hiergenre.inference import predict_rows
 
     store = ImageStore.open_or_build(dataset, run.preprocess.size)
     probs, kept, seconds = predict_rows(run.model, run.preprocess, store, rows, device=device)
@@ -36,13 +40,28 @@ def score_rows(run, dataset, rows: np.ndarray, device: str = "cpu", *, classes=N
         probs, run.label_space, labels, run.taxonomy, TASK_OF_OUTPUT[run.model.output],
         classes=classes if classes is not None else run.classes,
         present=present if present is not None else run.scored_nodes,
+        thresholds=getattr(run.model, "decode_thresholds", None),
     )  # fmt: skip
     return metrics, probs, kept, seconds
 
 
+SPEED_SAMPLE = 64  # covers timed through the whole model (after a warm-up batch)
+
+
+def model_speed(run, dataset, rows: np.ndarray, device: str = "cpu"):
+    """`inference.Speed` of a run's whole model (encoder included) on up to `SPEED_SAMPLE` of
+    the dataset's decoded covers `rows`: the one speed number of `evaluate` and the benchmark's
+    img/s column, measured the same way for every model (warm, batch size recorded). Scoring
+    time says nothing about it: a frozen encoder's scores read cached features, and the first
+    forward of a process is several times slower than the next."""
+
+    store = ImageStore.open_or_build(dataset, run.preprocess.size)
+    rows = store.usable(np.sort(np.asarray(rows, dtype=np.int64)))[:SPEED_SAMPLE]
+    return measure_speed(run.model, run.preprocess, np.asarray(store.images[rows]), device=device)
+
+
 def run_dataset(run):
     """The run's own dataset from its record (absolute path, checked against its digest)."""
-    from hiergenre.data import resolve_dataset
 
     path = run.record.data_path if run.record else run.config.data.path
     if path is not None and not Path(path).is_dir():
@@ -62,8 +81,6 @@ def run_dataset(run):
 def training_covers(run, dataset) -> np.ndarray:
     """Rows of `dataset` whose cover is one the run trained or chose its model on (its train and
     dev parts), found by content (`data.importer.covers_among`), whatever their names or ids."""
-    from hiergenre.data import Split
-    from hiergenre.data.importer import covers_among
 
     own = run_dataset(run)
     split = Split.load(Path(run.run_dir) / "split.json")
@@ -98,17 +115,13 @@ def evaluate_run(run_dir, data: str | None = None, device: str = "cpu", *,
                  include_train: bool = False) -> dict:  # fmt: skip
     """Re-evaluate a trained run: on its own split's test part, or on the albums of `data` (its
     covers of the run's train and dev parts left out unless `include_train`)."""
-    from hiergenre.data import Split, load_dataset
-    from hiergenre.evaluate import scoring_classes
-    from hiergenre.train.record import closed_nodes
-    from hiergenre.train.runs import load_run
 
     run = load_run(run_dir, device=device)
     extra: dict = {}
     if data is None:
         dataset = run_dataset(run)
         rows = Split.load(Path(run_dir) / "split.json").rows(dataset, "test")
-        metrics, _, kept, seconds = score_rows(run, dataset, rows, device)
+        metrics, _, kept, _ = score_rows(run, dataset, rows, device)
     else:
         dataset = load_dataset(data, run.taxonomy)
         rows, extra = _other_rows(run, dataset, include_train)
@@ -121,10 +134,11 @@ def evaluate_run(run_dir, data: str | None = None, device: str = "cpu", *,
         if unseen:
             log.warning("%d genres of %s never occur in the run's training albums: %s",
                         len(unseen), dataset.root, ", ".join(unseen[:8]))  # fmt: skip
-        metrics, _, kept, seconds = score_rows(run, dataset, rows, device, classes=classes,
+        metrics, _, kept, _ = score_rows(run, dataset, rows, device, classes=classes,
                                                present=present)  # fmt: skip
-    speed = len(kept) / seconds if seconds > 0 else None
+    speed = model_speed(run, dataset, kept, device) if len(kept) else None
     metrics.update({"run_dir": str(run_dir), "model_name": run.config.model.name,
                     "dataset": str(dataset.root), "part": extra.pop("part", "test"),
-                    "images_per_s": speed, **extra})  # fmt: skip
+                    "images_per_s": speed and speed.images_per_s,
+                    "speed_batch_size": speed and speed.batch_size, **extra})  # fmt: skip
     return metrics

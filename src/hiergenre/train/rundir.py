@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 
+from hiergenre.data.splits import PARTS, RATIOS
 from hiergenre.errors import DataError
 from hiergenre.runfolder import (  # noqa: F401 (the train package's names for them)
     ARTIFACTS,
@@ -27,7 +28,6 @@ def min_albums(ratios: tuple[float, ...]) -> int:
 
 def check_split(split, dataset) -> None:
     """DataError naming the minimum dataset size when a part of the split is empty."""
-    from hiergenre.data.splits import PARTS, RATIOS
 
     sizes = {p: len(split.part(p)) for p in PARTS}
     empty = [p for p in PARTS if sizes[p] == 0]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from hiergenre.evaluate import PRIMARY
 from hiergenre.fileio import atomic_write_text, json_safe
-from hiergenre.train.checkpoint import load_checkpoint
+from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
 from hiergenre.train.distributed import barrier
-from hiergenre.train.evaluation import final_part
+from hiergenre.train.evaluation import final_part, tune_thresholds
+from hiergenre.train.headfit import held_out_head
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,24 @@ def _mean_speed(run_dir) -> float | None:
 
 def _dev_head(r):
     """The head to score dev with: a refitted probe's train-only fit (train/headfit.py)."""
-    from hiergenre.train.headfit import held_out_head
 
     if r.probe_fit is None:
         return contextlib.nullcontext()
     return held_out_head(_full_model(r), r.probe_fit)
+
+
+def _choose_thresholds(r, ckpt, batch_size: int) -> None:
+    """The decode's stop thresholds per level, chosen on dev with the best weights (a refitted
+    probe: its train-only fit), set on the model and stored in the `best` checkpoint's metadata,
+    where `load_run` (evaluate, predict, the benchmark) reads them."""
+    with _dev_head(r):
+        thresholds = tune_thresholds(r.model, r.data, "dev", r.ctx, r.device, batch_size)
+    _full_model(r).decode_thresholds = thresholds
+    if thresholds is not None and r.ctx.is_main:
+        meta = {k: v for k, v in ckpt.meta.items() if k not in ("format", "meta_sha256")}
+        save_checkpoint(r.run_dir / "best", _full_model(r).state_dict(),
+                        {**meta, "decode_thresholds": thresholds}, with_rng=False)  # fmt: skip
+    r.meta["decode_thresholds"] = thresholds
 
 
 def write_summary(r, state, status: str, message: str, seconds: float, progress=None):
@@ -66,6 +80,7 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
                                label_space=r.meta["label_space"])  # fmt: skip
         _full_model(r).load_state_dict(ckpt.model_state)
         size = r.config.batch_size
+        _choose_thresholds(r, ckpt, size)
         with _dev_head(r):
             dev = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
         test = final_part(r.model, r.data, "test", r.ctx, r.device, size)
@@ -82,6 +97,7 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
         "pretrained": getattr(model, "pretrained", None), "notice": getattr(model, "notice", None),
         "frozen_encoder_fast_path": r.model is not model, "device": str(r.device),
         "solver": r.meta.get("solver", "gradient"), "head_fit": r.meta.get("head_fit"),
+        "decode_thresholds": r.meta.get("decode_thresholds"),
         "world_size": r.ctx.world_size,
         "sizes": {part: len(ds) for part, ds in r.data.datasets.items()},
     }  # fmt: skip
