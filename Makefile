@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # wheel cache; pyproject.toml itself only asks for torch>=2.4, torchvision>=0.19.
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test lint format clean
+.PHONY: demo test test-lowest lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,21 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
+# The suite on the lowest versions pyproject.toml declares (every dependency but torch and
+# torchvision, which come as TORCH_PIN gives them): .ci/lowest_constraints.py pins each lower bound.
+LOWEST := .venv-lowest
+$(LOWEST)/.installed: pyproject.toml .ci/lowest_constraints.py
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(PYTHON) .ci/lowest_constraints.py pyproject.toml > $(LOWEST)/constraints.txt
+	$(LOWEST)/bin/pip install $(TORCH_PIN) || $(LOWEST)/bin/pip install "torch>=2.4" "torchvision>=0.19"
+	$(LOWEST)/bin/pip install -c $(LOWEST)/constraints.txt -e ".[test]"
+	touch $@
+
+test-lowest: $(LOWEST)/.installed
+	$(LOWEST)/bin/python -m pip freeze --exclude-editable > $(LOWEST)/versions.txt
+	$(LOWEST)/bin/python -m pytest -q
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -32,4 +47,4 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .ruff_cache

@@ -53,3 +53,27 @@ def test_import_folder_and_errors(tmp_path, tax_file, capsys):
     assert main([*base, "--unknown", "drop"]) == 0
     assert main([*base, "--duplicates", "sometimes"]) == 2
     assert main(["data", "stats", str(tmp_path / "missing"), "--taxonomy", str(tax_file)]) == 2
+
+
+def test_import_csv_label_columns_as_list_or_repeated(tmp_path, tax_file, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = ["path,genres,styles,group"]
+    for i, (genres, styles) in enumerate([("rock", "indierock|acoustic"), ("pop", "synthpop"),
+                                          ("jazz", "")]):  # fmt: skip
+        arr = np.random.default_rng(i).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        Image.fromarray(arr).resize((32, 32)).save(src / f"# {i} ‘cover’.jpg")
+        lines.append(f"# {i} ‘cover’.jpg,{genres},{styles},artist{i % 2}")
+    (src / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    base = ["data", "import", str(src / "m.csv"), "--image-col", "path", "--group-col", "group",
+            "--taxonomy", str(tax_file)]  # fmt: skip
+    for i, cols in enumerate((["--label-col", "genres,styles"],
+                              ["--label-col", "genres", "--label-col", "styles"])):  # fmt: skip
+        out = tmp_path / f"ds{i}"
+        assert main([*base, *cols, "--out", str(out)]) == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert "3 albums in, 3 kept" in text and "acoustic (1)" in text
+        manifest = (out / "manifest.csv").read_text(encoding="utf-8")
+        assert "Rock|Indie Rock" in manifest and "Pop|Synthpop" in manifest
+        assert "artist1" in manifest
+    assert main([*base, "--label-col", "genres", "--names", "mumu", "--out", str(out)]) == 2

@@ -211,3 +211,89 @@ def test_discogs_covers_import(tmp_path, shared_data):
     # near-duplicate pair in the folders; every other duplicate group is found both ways.
     dup_ids = by_csv.report["skipped_by_reason"].get("duplicate-id", 0)
     assert by_csv.report["duplicates"]["near_groups"] + dup_ids == rep["duplicates"]["near_groups"]
+
+
+def _nothing_left(src, tmp_path, tax, options=ImportOptions()) -> str:
+    with pytest.raises(DataError) as info:
+        import_collection(src, tmp_path / "out", tax, options)
+    message = str(info.value)
+    assert "\n" not in message and not (tmp_path / "out" / "manifest.csv").exists()
+    return message
+
+
+def test_nothing_left_to_import_says_why_every_row_was_rejected(tmp_path, tax):
+    """Each way of ending with no album is one line counting the rejections by reason."""
+    src = tmp_path / "col"
+    rows = [f"{cover(tmp_path / 'elsewhere' / f'{i}.jpg', i)},Rock\n" for i in range(3)]
+    (src).mkdir()
+    (src / "covers.csv").write_text("image,labels\n" + "".join(rows) + "img/gone.jpg,Jazz\n")
+    message = _nothing_left(src / "covers.csv", tmp_path, tax)
+    assert "all 4 albums" in message and "outside-root 3" in message and "missing 1" in message
+    assert "--allow-outside-root" in message
+
+    flat = tmp_path / "flat"  # covers, but no genre folders
+    cover(flat / "a.jpg", 1)
+    cover(flat / "b.jpg", 2)
+    message = _nothing_left(flat, tmp_path, tax)
+    assert "no albums" in message and "<genre>" in message
+
+    (tmp_path / "empty").mkdir()
+    assert "no albums" in _nothing_left(tmp_path / "empty", tmp_path, tax)
+
+    polka = tmp_path / "polka"
+    cover(polka / "Polka" / "a.jpg", 1)
+    cover(polka / "Zydeco" / "b.jpg", 2)
+    message = _nothing_left(polka, tmp_path, tax, ImportOptions(unknown="drop"))
+    assert "all 2 albums" in message and "unknown-genre 2" in message
+
+
+def test_named_csv_columns_that_are_missing_are_named(tmp_path, tax):
+    src = tmp_path / "col"
+    cover(src / "a.jpg", 1)
+    (src / "covers.csv").write_text("path,genre\na.jpg,Rock\n")
+    columns = CsvColumns(image="path", labels="genres")
+    with pytest.raises(DataError) as info:
+        import_collection(src / "covers.csv", tmp_path / "out", tax, ImportOptions(columns=columns))
+    message = str(info.value)
+    assert "genres" in message and "--label-col" in message and "path, genre" in message
+    assert "cannot tell the format" not in message
+    ok = ImportOptions(columns=CsvColumns(image="path", labels="genre"))
+    assert import_collection(src / "covers.csv", tmp_path / "out", tax, ok).album_ids == ["a"]
+
+
+def test_discogs_csv_with_two_label_columns_groups_and_odd_names(tmp_path):
+    """A Discogs export as it comes: genres + styles columns, squeezed names, unicode titles."""
+    tax = load_taxonomy()
+    src = tmp_path / "src"
+    titles = ['Motörhead #1 "Live"', "Don't Stop_1979", "Électro, vol. 2", "日本 ロック"]
+    rows = [("rock", "hardrock|heavymetal", "b0"), ("rock|pop", "poprock|ballad", "b0"),
+            ("electronic|hiphop", "electro|experimental", "b1"),
+            ("rock", "acoustic", "b1")]  # fmt: skip
+    lines = ["path,genres,styles,year,group"]
+    for i, (title, (genres, styles, group)) in enumerate(zip(titles, rows, strict=True)):
+        cover(src / "img" / f"{title}.jpg", 10 + i)
+        quoted = '"' + f"img/{title}.jpg".replace('"', '""') + '"'
+        lines.append(f"{quoted},{genres},{styles},2000,{group}")
+    (src / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    columns = CsvColumns(image="path", labels=("genres", "styles"))
+    opts = ImportOptions(columns=columns)
+    ds = import_collection(src / "manifest.csv", tmp_path / "out", tax, opts)
+    assert ds.report["albums_kept"] == 4 and ds.report["names"] == "discogs"
+    paths = [Path(p).name for p in ds.image_paths()]
+    by_title = dict(zip(paths, ds.label_sets, strict=True))
+    assert by_title[f"{titles[0]}.jpg"] == ["Rock", "Hard Rock", "Metal"]
+    assert by_title[f"{titles[1]}.jpg"] == ["Rock", "Pop", "Ballads"]
+    assert by_title[f"{titles[2]}.jpg"] == ["Dance & Electronic", "Rap & Hip-Hop", "Electronic",
+                                            "Electronica"]  # fmt: skip
+    assert by_title[f"{titles[3]}.jpg"] == ["Rock"]
+    assert ds.report["names_not_mapped"] == {"acoustic": 1}
+    assert ds.groups == ["b0", "b0", "b1", "b1"]
+    assert all(p.is_file() for p in ds.image_paths())
+    # one column, and the taxonomy's own vocabulary: `electronic` is then MuMu's level-2 node
+    one = CsvColumns(image="path", labels="genres")
+    opts = ImportOptions(columns=one, names="taxonomy")
+    plain = import_collection(src / "manifest.csv", tmp_path / "plain", tax, opts)
+    assert plain.label_sets[2] == ["Electronic", "Rap & Hip-Hop"]
+    with pytest.raises(DataError, match="style"):
+        bad = CsvColumns(image="path", labels=("genres", "style"))
+        import_collection(src / "manifest.csv", tmp_path / "bad", tax, ImportOptions(columns=bad))

@@ -103,3 +103,28 @@ def test_path_helpers():
     hot = paths_to_multi_hot(paths, 10)
     assert hot[0].nonzero().flatten().tolist() == [0, 3, 7]
     assert hot[2].sum() == 0
+
+
+# A run whose label space stops at level 1: every node below it has probability 0.
+LEVEL1 = torch.tensor([[0.6, 0.4, 0.1, 0, 0, 0, 0, 0, 0, 0]])
+
+
+def test_beam_stops_where_the_label_space_stops():
+    """Zero-probability children are not a path: the level-1 genres are the finished paths."""
+    paths, scores = beam_paths(LEVEL1, tree(), beam=5, k=3)
+    assert paths[0].tolist() == [[0, -1, -1], [1, -1, -1], [2, -1, -1]]
+    assert scores[0].tolist() == pytest.approx([0.6 / 1.1, 0.4 / 1.1, 0.1 / 1.1])
+    # stopping at level 2: A1 .5, A2 .1 under A; nothing below A1
+    level2 = torch.tensor([[0.6, 0.4, 0, 0.5, 0.1, 0, 0.4, 0, 0, 0]])
+    paths, scores = beam_paths(level2, tree(), beam=5, k=3)
+    assert paths[0].tolist() == [[0, 3, -1], [1, 6, -1], [0, 4, -1]]
+    assert scores[0].tolist() == pytest.approx([0.5, 0.4, 0.1])
+
+
+def test_min_expected_distance_stops_where_the_label_space_stops():
+    # ends: A .6/1.1, B .4/1.1, C .1/1.1; E(A) = (.4*2 + .1*2)/1.1 = 0.909 (E(B) 1.27, E(C) 1.82)
+    node, expected = min_expected_distance(LEVEL1, tree())
+    assert node.tolist() == [0] and expected.item() == pytest.approx(1.0 / 1.1)
+    # a confident B and nothing below level 1: B, not one of B's leaves
+    node, _ = min_expected_distance(torch.tensor([[0.05, 0.9, 0.05, 0, 0, 0, 0, 0, 0, 0]]), tree())
+    assert node.tolist() == [1]

@@ -153,3 +153,38 @@ def test_bad_shapes_and_task(tax):
         evaluate_predictions(np.zeros((2, 3)), space, [["A"], ["B"]], tax)
     with pytest.raises(ConfigError):
         evaluate_predictions(np.zeros((1, 7)), space, [["A"]], tax, task="regression")
+
+
+def test_per_level_numbers_over_albums_labelled_to_that_depth(tax):
+    """Level 1 over every album, level 2 over those with a level-2 genre; a multi-genre album is
+    right when the path's node is any of its genres; balanced accuracy by class."""
+    rows = [
+        {"A": 0.9, "A1": 0.6, "A2": 0.3, "B": 0.1, "C": 0.1},  # truth A1: right, right
+        {"A": 0.8, "A1": 0.5, "A2": 0.4, "B": 0.1, "C": 0.1},  # truth A2: right, wrong
+        {"A": 0.1, "B": 0.3, "B1": 0.2, "C": 0.6},  # truth B1 + C: right (C), no level-2 node
+        {"A": 0.7, "B": 0.1, "C": 0.2},  # truth C: wrong, not labelled to level 2
+        {"A": 0.6, "B": 0.4, "B1": 0.3, "C": 0.1},  # truth B: wrong
+    ]
+    truth = [["A1"], ["A2"], ["B1", "C"], ["C"], ["B"]]
+    m = evaluate_predictions(probs_for(tax, rows), space_of(tax), truth, tax, "hierarchical")
+    assert (m["level1_albums"], m["level2_albums"], m["level3_albums"]) == (5, 3, 0)
+    assert m["level1_accuracy"] == pytest.approx(3 / 5)
+    assert m["level1_balanced_accuracy"] == pytest.approx((1 + 1 / 2 + 0) / 3)  # A, C, B
+    assert m["level2_accuracy"] == pytest.approx(1 / 3)
+    assert m["level2_balanced_accuracy"] == pytest.approx(1 / 3)  # A1 1, A2 0, B1 0
+    y1 = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 1], [0, 0, 1], [0, 1, 0]])
+    s1 = np.array([[r.get(n, 0.0) for n in "ABC"] for r in rows])
+    ap = [average_precision_score(y1[:, j], s1[:, j]) for j in range(3)]
+    assert m["level1_auprc_macro"] == pytest.approx(np.mean(ap))
+    curve = m["depth_curve"]
+    at = {t: i for i, t in enumerate(curve["threshold"])}
+    assert curve["named"][at[0.0]] == pytest.approx(2 / 3)  # album 3's path has no level-2 node
+    assert curve["precision"][at[0.0]] == pytest.approx(1 / 2)
+    assert curve["named"][at[0.55]] == pytest.approx(1 / 3) and curve["precision"][at[0.55]] == 1
+    assert curve["named"][at[0.65]] == 0 and np.isnan(curve["precision"][at[0.65]])
+
+
+def test_a_level1_model_has_no_level2_numbers(tax):
+    space = space_of(tax, ["A", "B", "C"], "level1")
+    m = evaluate_predictions(np.array([[0.8, 0.1, 0.3]]), space, [["A1"]], tax)
+    assert m["level1_accuracy"] == 1.0 and "level2_accuracy" not in m and "depth_curve" not in m

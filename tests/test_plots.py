@@ -30,9 +30,16 @@ def test_benchmark_plots_from_results(tmp_path):
     payload = {"models": [
         {"name": "koenig-singlelabel", "metrics": {"confusion": [[2, 0], [1, 1]],
          "classes": ["A", "B"], "accuracy": 0.75, "balanced_accuracy": 0.75}},
-        {"name": "hierarchical", "metrics": {"level_accuracy": {"1": 1.0, "2": 0.5}}},
+        {"name": "hierarchical", "metrics": {"level_accuracy": {"1": 1.0, "2": 0.5},
+         "depth_curve": {"threshold": [0.0, 0.5, 0.9], "named": [1.0, 0.4, 0.0],
+                         "precision": [0.3, 0.5, None]}}},
     ]}  # fmt: skip
     written = plots.benchmark_plots(payload, tmp_path, {"hierarchical": (y, s, ("A", "B"))})
     names = sorted(p.name for p in written)
-    assert names == ["confusion_singlelabel.png", "level_accuracy.png", "pr_curves.png"]
+    assert names == [
+        "confusion_singlelabel.png",
+        "level_accuracy.png",
+        "pr_curves.png",
+        "precision_vs_depth.png",
+    ]
     assert all(_is_png(p) for p in written)

@@ -173,3 +173,19 @@ def test_label_space_all_keeps_the_old_behaviour(toy_run, tmp_path, monkeypatch)
     assert run.label_space.size == load_taxonomy().num_nodes
     item = predict_images([next((toy_run / "data" / "img").glob("*.png"))], tmp_path / "all")[0]
     assert all(n in run.trained_nodes for p in item["paths"] for n in p["path"])
+
+
+@pytest.mark.parametrize("decode", ["greedy", "beam", "threshold", "min-distance"])
+def test_top_paths_on_a_label_space_that_stops_at_level_1(decode):
+    """A run trained on top-level genres only (the Discogs covers): every decoder answers the
+    level-1 genres, ranked by the model's probabilities."""
+    from trees import ABC_PARENTS
+
+    from hiergenre.predict import top_paths
+    from hiergenre.taxonomy import Taxonomy
+
+    tax = Taxonomy.from_parents(ABC_PARENTS)
+    probs = np.array([[0.6, 0.3, 0.1, 0, 0, 0, 0, 0, 0, 0]], np.float32)
+    rows = top_paths(probs, tax, 3, decode=decode, allowed=["A", "B", "C"])[0]
+    assert [r["path"] for r in rows] == [["A"], ["B"], ["C"]]
+    assert [r["score"] for r in rows] == pytest.approx([0.6, 0.3, 0.1])

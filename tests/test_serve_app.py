@@ -93,17 +93,33 @@ def test_predict_accepts_png_upload_like_the_same_pixels_on_disk(client, predict
         ("bomb", "too-large"),
     ],
 )  # fmt: skip
-def test_bad_images_are_400_with_one_line_reason(client, tiny_run, content, reason):
+def test_bad_images_get_a_reason_each_and_the_good_ones_their_paths(
+    client, predictor, tiny_run, content, reason
+):
+    """As `hiergenre predict`: a broken cover is reported, the others are answered (HTTP 200);
+    only a request where every file fails is a 400."""
     if content == "truncated":
         content = _covers(tiny_run, 1)[0].read_bytes()[:300]
     elif content == "bomb":
         content = _png_bomb()
         assert len(content) < 150_000  # below the upload limit: refused for its pixels
-    good = _covers(tiny_run, 1)[0].read_bytes()
-    res = _post(client, ("good.jpg", good), ("bad.jpg", content))
+    good = _covers(tiny_run, 2)
+    res = _post(client, ("good.jpg", good[0].read_bytes()), ("bad.jpg", content),
+                ("good2.jpg", good[1].read_bytes()))  # fmt: skip
+    assert res.status_code == 200, res.text
+    results = res.json()["results"]
+    assert [r["filename"] for r in results] == ["good.jpg", "bad.jpg", "good2.jpg"]
+    want = predictor.predict(good, top_k=3)
+    assert [r["paths"] for r in results[::2]] == [[p.to_dict() for p in w.paths] for w in want]
+    assert results[0]["error"] is None and results[1]["paths"] == []
+    error = results[1]["error"]
+    assert error.startswith("cannot read the image: " + reason) and "\n" not in error
+
+    res = _post(client, ("bad.jpg", content), ("worse.jpg", b"junk"))
     assert res.status_code == 400, res.text
     detail = res.json()["detail"]
     assert detail.startswith("bad.jpg: cannot read the image: " + reason) and "\n" not in detail
+    assert "1 more" in detail and len(res.json()["results"]) == 2
 
 
 def test_upload_above_limit_is_413_declared_or_streamed(client, tiny_run):

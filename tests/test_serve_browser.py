@@ -101,7 +101,7 @@ def browser():
 
 
 @pytest.mark.slow
-def test_page_predicts_an_uploaded_cover_and_suggests_genres(browser, server, tiny_run):
+def test_page_predicts_an_uploaded_cover_and_suggests_genres(browser, server, tiny_run, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -119,6 +119,13 @@ def test_page_predicts_an_uploaded_cover_and_suggests_genres(browser, server, ti
     bars = browser.find_elements(By.CSS_SELECTOR, ".card .tree .best .prob")
     assert bars[0].text == f"{100 * expected.probs[0]:.{1 if expected.probs[0] < 0.1 else 0}f}%"
 
+    broken = tmp_path / "broken.jpg"  # a broken file gets its own reason on its own card
+    broken.write_bytes(b"<html>not a cover</html>")
+    browser.find_element(By.ID, "file-input").send_keys(str(broken))
+    failed = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".card.failed .error")))
+    assert failed.text.startswith("cannot read the image: not-an-image")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".card .top-path")) == 1
+
     query = browser.find_element(By.ID, "query")
     query.clear()
     query.send_keys("Rokc\n")
@@ -130,6 +137,13 @@ def test_page_predicts_an_uploaded_cover_and_suggests_genres(browser, server, ti
     ).click()
     wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".crumbs .here"), "Rock"))
     assert browser.find_element(By.CSS_SELECTOR, ".crumbs .here").text == "Rock"
+
+    broken = tmp_path / "broken.jpg"  # a broken file gets its own reason on its own card
+    broken.write_bytes(b"<html>not a cover</html>")
+    browser.find_element(By.ID, "file-input").send_keys(str(broken))
+    failed = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".card.failed .error")))
+    assert failed.text.startswith("cannot read the image: not-an-image")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".card .top-path")) == 1
 
     query = browser.find_element(By.ID, "query")
     query.clear()

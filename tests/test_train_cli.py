@@ -57,8 +57,12 @@ def test_tiny_run_end_to_end_then_resume(tmp_path, monkeypatch, capsys):
     common = ["--taxonomy", str(tax), "--data", str(data), "--image-size", "32",
               "--batch-size", "8", "--quiet", "--device", "cpu", "--out", str(out)]  # fmt: skip
     assert main(["train", "flat", "--model", "tiny", "--epochs", "1", *common]) == 0
-    assert "auprc_macro" in capsys.readouterr().out
-    assert main(["train", "flat", "--model", "tiny", "--epochs", "2", "--resume", *common]) == 0
+    shown = capsys.readouterr().out
+    assert "mAUPRC" in shown and "per level" in shown and "{" not in shown  # no raw dicts
+    assert len(shown.splitlines()) < 45 and "per label" not in shown
+    resume = ["train", "flat", "--model", "tiny", "--epochs", "2", "--resume", "--details"]
+    assert main([*resume, *common]) == 0
+    assert "per label (test" in capsys.readouterr().out
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
     summary = json.loads((out / "summary.json").read_text())
@@ -121,3 +125,32 @@ def test_the_cli_builds_the_librarys_default_models(monkeypatch, tmp_path):
     assert from_cli.config.mode == "sigmoid" and from_cli.config.encoder == "koenig-multilabel"
     shapes = {k: v.shape for k, v in from_cli.state_dict().items()}
     assert shapes == {k: v.shape for k, v in from_library.state_dict().items()}
+
+
+def test_resume_on_a_finished_run_says_so_and_changes_nothing(tiny_run, tmp_path, monkeypatch,
+                                                              capsys):  # fmt: skip
+    import shutil
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run / "run", run)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    code = main(["train", "hierarchical", "--out", str(run), "--resume", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "finished" in err and "--overwrite" in err and "--epochs" in err
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_refusing_to_overwrite_a_run_does_not_import_torch(tmp_path):
+    """The refusal is one line before any heavy import (torch costs seconds and 800 MB)."""
+    from test_cli_main import imported_after
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{}")
+    got = imported_after(
+        "from hiergenre.cli.main import main\n"
+        f"code = main(['train', 'flat', '--model', 'tiny', '--out', {str(tmp_path / 'run')!r}])\n"
+        "assert code == 2, code"
+    )
+    assert "torch" not in got["heavy"], got["heavy"]

@@ -39,6 +39,16 @@ def path_probs(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     return joint
 
 
+def path_stops(probs: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Where a path can end: a leaf, or a node none of whose children has p > 0 (a run whose
+    label space stops at level 1 or 2 gives every deeper node 0). (B, N) -> bool (B, N)."""
+    parent, _ = _tree(taxonomy, probs.device)
+    group = (parent + 1).expand_as(probs)
+    live = torch.zeros(probs.shape[0], probs.shape[1] + 1, dtype=probs.dtype, device=probs.device)
+    live = live.scatter_add(1, group, (probs > 0).to(probs.dtype))
+    return live[:, 1:] == 0
+
+
 def paths_from_nodes(nodes: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     """End nodes (...,) (-1 = none) -> their paths (..., depth), level 1 first, -1 padded."""
     parent, levels = _tree(taxonomy, nodes.device)
@@ -128,11 +138,12 @@ def beam_paths(
 
     Returns `paths (B, k, depth)` and `scores (B, k)` (best first; -1 paths and 0 scores when
     fewer than k leaves survive). beam=1 is greedy on the joint; a beam >= the number of leaves is
-    exact. Finished (leaf) paths compete with longer ones for beam slots.
+    exact. Finished paths compete with longer ones for beam slots. A path finishes at a leaf or
+    where every child has p = 0 (`path_stops`): zero-probability children are never expanded.
     """
     parent, levels = _tree(taxonomy, probs.device)
     joint = path_probs(probs, taxonomy)
-    is_leaf = tree_tensors(taxonomy, probs.device).is_leaf
+    is_leaf = path_stops(probs, taxonomy)
     kept = torch.zeros_like(joint, dtype=torch.bool)
     width = min(beam, taxonomy.num_nodes)
     for step in range(taxonomy.depth):
@@ -140,7 +151,7 @@ def beam_paths(
             cand = (levels == 1).expand_as(kept)
         else:
             from_parent = torch.where(parent >= 0, kept[:, parent.clamp_min(0)], False)
-            cand = from_parent | (kept & is_leaf)
+            cand = (from_parent & (probs > 0)) | (kept & is_leaf)
         score = joint.masked_fill(~cand, float("-inf"))
         top, idx = score.topk(width, dim=1)
         kept = torch.zeros_like(kept).scatter(1, idx, torch.isfinite(top))
@@ -163,14 +174,15 @@ def min_expected_distance(
 
     q(l) = `path_probs` at the leaves (renormalised to sum 1), d = edges between nodes, and
     E(v) = sum_l q(l) d(v, l) over every node v (internal nodes included: an uncertain album gets
-    a coarse genre). Ties go to the lowest index (the shallower node in BFS order). Returns the
-    chosen node indices (B,) and their expected distances (B,), float64.
+    a coarse genre). Where a run's label space stops above the leaves, its paths end there
+    (`path_stops`), and those end nodes take the leaves' place. Ties go to the lowest index (the
+    shallower node in BFS order). Returns the chosen node indices (B,) and their expected
+    distances (B,), float64.
     Example: leaves A1 (.5), A2 (.5) under A -> A, with E = 1.
     """
     joint = path_probs(probs, taxonomy).to(torch.float64)
-    leaves = torch.tensor(taxonomy.indices(taxonomy.leaves).tolist(), device=probs.device)
-    q = joint[:, leaves]
+    q = torch.where(path_stops(probs, taxonomy), joint, 0.0)
     q = q / q.sum(dim=1, keepdim=True).clamp_min(1e-300)
-    expected = q @ tree_tensors(taxonomy, probs.device).distance[leaves]
+    expected = q @ tree_tensors(taxonomy, probs.device).distance.to(torch.float64)
     node = expected.argmin(dim=1)
     return node, expected.gather(1, node[:, None]).squeeze(1)

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from hiergenre import metrics
+from hiergenre import decode, metrics
 from hiergenre.errors import ConfigError, UnknownGenreError
 from hiergenre.taxonomy import (
     KOENIG12,
@@ -155,7 +156,8 @@ def score_node_probs(
         classes = classes or label_space
     elif len(label_sets):
         out.update(multilabel_metrics(probs, label_space, label_sets, present))
-        out.update(hierarchy_metrics(node_probs, label_sets, taxonomy, thresholds))
+        scored_levels = sorted({int(v) for v in taxonomy.levels[label_space.indices]})
+        out.update(hierarchy_metrics(node_probs, label_sets, taxonomy, scored_levels, thresholds))
         outside = np.setdiff1d(np.arange(taxonomy.num_nodes), label_space.indices)
         scored = node_probs.copy()
         scored[:, outside] = np.nan  # edges leaving the label space are not the model's claims
@@ -205,9 +207,22 @@ def multilabel_metrics(
                 y, probs, space.taxonomy.levels[space.indices]
             ).items()
         },
+        **_level_auprc(space, rank["per_label_auprc"], metrics.macro_label_mask(y)),
         "per_label_auroc": _named(space.nodes, per_label),
+        "per_label_auprc": _named(space.nodes, rank["per_label_auprc"]),
         "per_label_positives": _named(space.nodes, y.sum(0)),
     }
+
+
+def _level_auprc(space: LabelSpace, per_label: np.ndarray, mask: np.ndarray) -> dict:
+    """`level<L>_auprc_macro`: macro AUPRC over the space's labels at level L (those with a
+    positive and a negative)."""
+    levels = space.taxonomy.levels[space.indices]
+    out = {}
+    for lv in np.unique(levels):
+        use = mask & (levels == lv)
+        out[f"level{int(lv)}_auprc_macro"] = float(per_label[use].mean()) if use.any() else None
+    return out
 
 
 def _named(names: Sequence[str], values) -> dict[str, float]:
@@ -225,12 +240,17 @@ def true_node_sets(label_sets, taxonomy: Taxonomy) -> np.ndarray:
 
 
 def hierarchy_metrics(
-    node_probs: np.ndarray, label_sets, taxonomy: Taxonomy, thresholds=None
+    node_probs: np.ndarray,
+    label_sets,
+    taxonomy: Taxonomy,
+    scored_levels: Sequence[int] | None = None,
+    thresholds: Sequence[float] | None = None,
 ) -> dict:
-    """hP/hR/hF of the top-down threshold decode (`thresholds` per level, default THRESHOLD),
-    greedy-path level accuracy and mistake severity, from node_probs (N, num_nodes) (0 outside
-    the space)."""
-    from hiergenre import decode
+    """hP/hR/hF of the top-down threshold decode (`thresholds` per level from level 2 down,
+    default THRESHOLD), greedy-path level accuracy and mistake severity, and the per-level
+    numbers (`level_metrics`) of the levels in `scored_levels` (the levels the model's label
+    space has nodes at; None: every level), from node_probs (N, num_nodes) (0 outside the
+    space)."""
 
     anc = taxonomy.ancestry_array()
     levels = taxonomy.levels
@@ -249,6 +269,8 @@ def hierarchy_metrics(
     deepest = np.where(depth > 0, (true_sets * levels[None, :]).argmax(1), -1)
     chain = (depth > 0) & (depth == levels[np.maximum(deepest, 0)])
     pred = greedy_deepest(decode, filled, taxonomy)
+    scored = range(1, taxonomy.depth + 1) if scored_levels is None else scored_levels
+    out.update(level_metrics(filled, true_sets, pred, taxonomy, scored))
     out["n_single_path"] = int(chain.sum())
     if chain.any():
         t, p = deepest[chain], pred[chain]
@@ -264,9 +286,40 @@ def hierarchy_metrics(
     return out
 
 
+DEPTH_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(20))  # 0, .05, ..., .95
+
+
+def level_metrics(
+    node_probs: np.ndarray,
+    true_sets: np.ndarray,
+    pred_end: np.ndarray,
+    taxonomy: Taxonomy,
+    scored_levels: Sequence[int],
+) -> dict:
+    """Per level L: `level<L>_albums` (albums labelled to depth L), `level<L>_accuracy` and
+    `level<L>_balanced_accuracy` of the greedy top-down path's level-L node
+    (`metrics.level_scores`); and `depth_curve`: over the albums labelled to level 2, how often
+    the path's level-2 node is named (its probability >= a threshold) and how often it is right
+    (`metrics.depth_curve`, thresholds `DEPTH_THRESHOLDS`)."""
+    at = metrics.nodes_at_levels(taxonomy.ancestry_array(), taxonomy.levels)
+    out: dict = {}
+    for lv in scored_levels:
+        if lv > at.shape[1]:
+            continue
+        scores = metrics.level_scores(true_sets, at[pred_end, lv - 1], taxonomy.levels == lv)
+        out.update({f"level{lv}_{k}": v for k, v in scores.items()})
+    if 2 in scored_levels and at.shape[1] >= 2:
+        labelled = true_sets[:, taxonomy.levels == 2].any(axis=1)
+        node = at[pred_end, 1][labelled]
+        rows = np.flatnonzero(labelled)
+        hit = (node >= 0) & true_sets[rows, np.maximum(node, 0)]
+        conf = np.where(node >= 0, node_probs[rows, np.maximum(node, 0)], -1.0)
+        out["depth_curve"] = metrics.depth_curve(hit, conf, np.array(DEPTH_THRESHOLDS))
+    return out
+
+
 def decoded_sets(decode, node_probs: np.ndarray, taxonomy: Taxonomy, thresholds=None) -> np.ndarray:
     """(N, num_nodes) bool: the coherent top-down threshold decode of node probabilities."""
-    import torch
 
     threshold = THRESHOLD if thresholds is None else thresholds
     paths = decode.threshold_paths(torch.as_tensor(node_probs), taxonomy, threshold=threshold)
@@ -286,7 +339,6 @@ def choose_thresholds(
     A sub-genre is then named only where the model's probability of it reached its level's
     threshold on dev; otherwise the path stops at the parent. Example: an album labelled only
     Rock, whose P(Hard Rock) is .3, is decoded [Rock] unless a lower level-2 threshold wins."""
-    from hiergenre import decode
 
     anc = taxonomy.ancestry_array()
     true_sets = true_node_sets(label_sets, taxonomy)
@@ -307,7 +359,6 @@ def choose_thresholds(
 
 def greedy_deepest(decode, node_probs: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:
     """(N,) node index where the greedy top-down path ends (-1 for an empty path)."""
-    import torch
 
     return decode.path_ends(decode.greedy_paths(torch.as_tensor(node_probs), taxonomy)).numpy()
 
@@ -341,3 +392,44 @@ def single_label_scores(
         out["ece_top1"] = metrics.expected_calibration_error(y, p, mode="top1")
         out["brier_top1"] = metrics.brier_score(y, p, mode="top1")
     return out
+
+
+# How a metrics dict is shown: the same keys in every table (train, evaluate, benchmark).
+HEADLINE = (
+    ("auroc_micro", "µAUROC"),
+    ("auroc_macro", "mAUROC"),
+    ("auprc_micro", "µAUPRC"),
+    ("auprc_macro", "mAUPRC"),
+    ("hF", "hF"),
+    ("precision_at_0.5", "P@.5"),
+    ("recall_at_0.5", "R@.5"),
+    ("accuracy", "single-label acc"),
+    ("balanced_accuracy", "single-label bal.acc"),
+    ("macro_f1", "single-label macro F1"),
+    ("violation_rate", "violations"),
+)
+LEVEL_COLUMNS = (
+    ("albums", "albums"),
+    ("accuracy", "acc"),
+    ("balanced_accuracy", "bal.acc"),
+    ("auprc_macro", "mAUPRC"),
+)
+
+
+def scored_levels(m: dict) -> list[int]:
+    """The levels a metrics dict has per-level numbers for (`level<L>_albums` > 0)."""
+    return [lv for lv in range(1, 5) if (m.get(f"level{lv}_albums") or 0) > 0]
+
+
+def level_value(m: dict, level: int, key: str):
+    """One per-level number of a metrics dict (`level_value(m, 2, "accuracy")`), None if absent."""
+    return m.get(f"level{level}_{key}")
+
+
+def per_label_rows(m: dict, taxonomy: Taxonomy | None = None, top: int = 30) -> list[tuple]:
+    """(label, level, positives, AUROC, AUPRC) of the `top` labels with the most positives."""
+    pos = m.get("per_label_positives") or {}
+    roc, ap = m.get("per_label_auroc") or {}, m.get("per_label_auprc") or {}
+    names = sorted(pos, key=lambda n: -pos[n])[:top]
+    level = (lambda n: taxonomy.level(n)) if taxonomy is not None else (lambda n: None)
+    return [(n, level(n), int(pos[n]), roc.get(n), ap.get(n)) for n in names]

@@ -1,4 +1,4 @@
-"""Training losses: flat (bce, ce), hierarchical conditional, C-HMCNN's MCLoss, soft tree labels."""
+"""Training losses: flat (bce), hierarchical conditional, C-HMCNN's MCLoss, soft tree labels."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from hiergenre.tree import mcm, segment_log_softmax, tree_tensors
 def bce(logits: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor | None = None):
     """Mean sigmoid cross-entropy. logits, targets (B, K); pos_weight (K,) or None -> scalar."""
     return F.binary_cross_entropy_with_logits(logits, targets.float(), pos_weight=pos_weight)
-
-
-def ce(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0):
-    """Mean softmax cross-entropy. logits (B, K); targets (B,) class ids or (B, K) distributions."""
-    return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
 
 
 def hierarchical_conditional_loss(

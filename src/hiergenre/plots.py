@@ -89,6 +89,26 @@ def level_accuracy(levels: Mapping[str, Mapping], path: Path) -> Path:
     return _save(fig, path)
 
 
+def precision_depth(curves: Mapping[str, Mapping], path: Path) -> Path:
+    """Per model, over a decode threshold: the share of albums for which it names a level-2
+    genre (x) against how often that genre is right (y) ({model: metrics["depth_curve"]})."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, c in curves.items():
+        named = np.asarray(c["named"], dtype=float)
+        precision = np.asarray([np.nan if v is None else v for v in c["precision"]], dtype=float)
+        keep = np.isfinite(named) & np.isfinite(precision)
+        ax.plot(named[keep], precision[keep], marker="o", markersize=3, label=name)
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("share of albums given a sub-genre (level 2), as the threshold falls")
+    ax.set_ylabel("share of those sub-genres that are right")
+    ax.set_title("precision vs depth (albums labelled to level 2)")
+    ax.grid(alpha=0.3)
+    if curves:
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def _level(values: Mapping, level: int) -> float:
     v = values.get(level, values.get(str(level)))
     return float(v) if v is not None else np.nan
@@ -125,6 +145,10 @@ def benchmark_plots(payload: dict, out: Path, preds: Mapping | None = None) -> l
         )
         written.append(confusion(np.array(m["confusion"]), m["classes"],
                                  out / "confusion_singlelabel.png", title))  # fmt: skip
+    curves = {n: r["metrics"]["depth_curve"] for n, r in rows.items()
+              if r["metrics"].get("depth_curve")}  # fmt: skip
+    if curves:
+        written.append(precision_depth(curves, out / "precision_vs_depth.png"))
     levels = {n: r["metrics"]["level_accuracy"] for n, r in rows.items()
               if r["metrics"].get("level_accuracy")}  # fmt: skip
     if levels:

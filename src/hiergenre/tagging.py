@@ -1,9 +1,10 @@
-"""Tag a music library: find the covers, predict each, write one row per cover (CSV or JSONL).
+"""Predict many covers: find them, predict each, write one row per cover (CSV or JSONL).
 
-Inputs are files, folders (searched recursively; image extensions compared case-insensitively),
-glob patterns, and list files (`.txt`: one path per line; `.csv`: a `path` or `image` column, else
-the first column; relative paths in a list are relative to the list file's folder). A cover that
-cannot be found or decoded becomes a `skipped` row with its reason; nothing stops the run.
+Inputs are files, folders (searched recursively for images and for audio files, whose embedded
+cover is used; extensions compared case-insensitively), glob patterns, and list files (`.txt`: one
+path per line; `.csv`: a `path` or `image` column, else the first column; relative paths in a list
+are relative to the list file's folder). A cover that cannot be found or decoded becomes a
+`skipped` row with its reason; nothing stops the run.
 
 Under torchrun (`WORLD_SIZE` > 1) each process tags a contiguous slice of the covers into its own
 part file beside `out` (`.<out>.shards-<digest>/part-<rank>-of-<world>.jsonl`, written atomically,
@@ -19,15 +20,21 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch.distributed as dist
+
+from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.data.images import IMAGE_SUFFIXES
 from hiergenre.errors import ConfigError, DataError
 from hiergenre.fileio import atomic_path
 from hiergenre.predictor import DecodeOptions, Prediction, Predictor
+from hiergenre.runtime import shard_slice
+from hiergenre.train.distributed import barrier, init_distributed
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,8 @@ class TagSummary:
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
+    """A cover file, or an audio file whose embedded cover is predicted."""
+    return path.suffix.lower() in IMAGE_SUFFIXES + AUDIO_SUFFIXES
 
 
 def _read_list(path: Path) -> list[Path]:
@@ -241,12 +249,6 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress):
     """`tag_library` as one rank of a torchrun job (see the module doc)."""
-    import shutil
-
-    import torch.distributed as dist
-
-    from hiergenre.runtime import shard_slice
-    from hiergenre.train.distributed import barrier, init_distributed
 
     if out is None:
         raise ConfigError("under torchrun each process tags a part of the covers: pass --out "

@@ -1,6 +1,7 @@
 """`hiergenre benchmark`: the poster's models, the project's models and honest baselines trained
 and evaluated on one saved split, reported beside the poster's numbers."""
 
+from hiergenre.benchmark.api import run_benchmark
 from hiergenre.benchmark.config import (
     ALL_NAMES,
     BASELINE_NAMES,
@@ -10,8 +11,7 @@ from hiergenre.benchmark.config import (
     ModelPlan,
     parse_models,
 )
-from hiergenre.benchmark.report import headline, table
-from hiergenre.benchmark.run import run_benchmark
+from hiergenre.benchmark.report import headline, level_albums, level_table, table
 
 __all__ = [
     "ALL_NAMES",
@@ -21,6 +21,8 @@ __all__ = [
     "BenchmarkConfig",
     "ModelPlan",
     "headline",
+    "level_albums",
+    "level_table",
     "parse_models",
     "run_benchmark",
     "table",

@@ -16,19 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
+from hiergenre.benchmark import report
 from hiergenre.benchmark.config import BenchmarkConfig
+from hiergenre.benchmark.folds import make_folds
+from hiergenre.benchmark.run import run_split
+from hiergenre.data import resolve_dataset
+from hiergenre.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
 
 
 def run_folds(config: BenchmarkConfig, progress=None) -> dict:
     """Run the benchmark on each of `config.folds` folds and aggregate (see module doc)."""
-    from hiergenre.benchmark import report
-    from hiergenre.benchmark.folds import make_folds
-    from hiergenre.benchmark.run import run_benchmark
-    from hiergenre.data import resolve_dataset
-    from hiergenre.taxonomy import load_taxonomy
-
     out = Path(config.out)
     taxonomy = load_taxonomy()
     dataset = resolve_dataset(config.data, taxonomy)
@@ -41,11 +40,11 @@ def run_folds(config: BenchmarkConfig, progress=None) -> dict:
         if progress is not None:
             progress("fold", {"fold": i, "folds": len(folds)})
         sub = dataclasses.replace(config, out=str(fold_out), folds=None, plots=False)
-        payloads.append(run_benchmark(sub, progress))
+        payloads.append(run_split(sub, progress))
     payload = aggregate(payloads, folds[0].group_aware)
     payload["config"]["folds"] = config.folds
     payload["config"]["out"] = str(out)
-    report.write_results(payload, out, plots=False)
+    report.write_results(payload, out, plots=config.plots)  # from the folds' mean numbers
     return payload
 
 
@@ -54,6 +53,19 @@ def _mean_sd(values: list) -> tuple[float | None, float | None]:
     if len(finite) < len(values) or not finite:
         return None, None
     return float(np.mean(finite)), float(np.std(finite))
+
+
+def _mean_curve(curves: list) -> dict | None:
+    """The folds' precision-versus-depth curves averaged point by point (same thresholds)."""
+    if any(not c for c in curves):
+        return None
+    out = {"threshold": curves[0]["threshold"]}
+    for key in ("named", "precision"):
+        values = np.array([[np.nan if v is None else v for v in c[key]] for c in curves], float)
+        finite = np.isfinite(values)
+        total, count = np.where(finite, values, 0.0).sum(axis=0), finite.sum(axis=0)
+        out[key] = [float(t / c) if c else None for t, c in zip(total, count, strict=True)]
+    return out
 
 
 def aggregate(payloads: list[dict], group_aware: bool) -> dict:
@@ -67,6 +79,8 @@ def aggregate(payloads: list[dict], group_aware: bool) -> dict:
         for key, value in row["metrics"].items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 metrics[key], sd[key] = _mean_sd([f["metrics"].get(key) for f in folds])
+            elif key == "depth_curve" and isinstance(value, dict):
+                metrics[key] = _mean_curve([f["metrics"].get(key) for f in folds])
             elif key == "level_accuracy" and isinstance(value, dict):
                 metrics[key] = {lv: _mean_sd([f["metrics"][key].get(lv) for f in folds])[0]
                                 for lv in value}  # fmt: skip

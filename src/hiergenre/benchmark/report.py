@@ -14,9 +14,12 @@ from pathlib import Path
 import torch
 
 from hiergenre.benchmark.config import POSTER, POSTER_NOTES, BenchmarkConfig
+from hiergenre.evaluate import LEVEL_COLUMNS, level_value
 from hiergenre.fileio import json_safe
 
 log = logging.getLogger(__name__)
+
+LEVELS = (1, 2)  # the levels the per-level table shows (every level is in results.json)
 
 # (metric key, column header, what it is): the table's metric columns, in order.
 COLUMNS = (
@@ -94,6 +97,36 @@ def table(payload: dict) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def level_table(payload: dict) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the per-level table: level-1 and level-2 accuracy, balanced accuracy
+    and macro AUPRC (each over the test albums labelled to that depth), and hF, per model."""
+    keys = [k for k, _ in LEVEL_COLUMNS if k != "albums"]
+    headers = ["model"] + [f"L{lv} {h}" for lv in LEVELS for k, h in LEVEL_COLUMNS
+                           if k != "albums"] + ["hF"]  # fmt: skip
+    rows = []
+    for r in payload["models"]:
+        m, sd = r["metrics"], r.get("metrics_sd", {})
+        cells = [r["name"] + (" (baseline)" if r["kind"] == "baseline" else "")]
+        for lv in LEVELS:
+            for key in keys:
+                cell = fmt(level_value(m, lv, key))
+                spread = sd.get(f"level{lv}_{key}")
+                cells.append(cell + (f" ± {spread:.3f}" if spread is not None else ""))
+        cells.append(fmt(m.get("hF")) + (f" ± {sd['hF']:.3f}" if sd.get("hF") is not None else ""))
+        rows.append(cells)
+    return headers, rows
+
+
+def level_albums(payload: dict) -> str:
+    """One line: how many test albums each level's numbers are over."""
+    for r in payload["models"]:
+        counts = [r["metrics"].get(f"level{lv}_albums") for lv in LEVELS]
+        if all(_finite(c) for c in counts):
+            parts = [f"level {lv} over {c:,.0f}" for lv, c in zip(LEVELS, counts, strict=True)]
+            return f"Per-level numbers: {', '.join(parts)} test albums (labelled to that depth)."
+    return ""
+
+
 def _folds_line(setting: dict) -> list[str]:
     """How a K-fold run was split (nothing for a single split)."""
     if not setting.get("folds"):
@@ -162,6 +195,7 @@ def write_results(
         _write_csv(csv.writer(fh), payload)
     written[2].write_text(markdown(payload, headers, rows), encoding="utf-8")
     if plots:
+        # lazy: heavy: plots import matplotlib; only when plots are written
         from hiergenre import plots as plotting
 
         written += plotting.benchmark_plots(payload, out, preds)
@@ -171,6 +205,8 @@ def write_results(
 def _write_csv(writer, payload: dict) -> None:
     keys = [k for k, _, _ in COLUMNS] + ["macro_f1", "auprc_macro", "ece", "brier",
                                          "mistake_severity", "full_path_accuracy"]  # fmt: skip
+    keys += [f"level{lv}_{k}" for lv in LEVELS
+             for k in ("albums", "accuracy", "balanced_accuracy", "auprc_macro")]  # fmt: skip
     extra = [k for k, _, _ in EXTRA]
     writer.writerow(["model", "kind", "output", "label_space", *keys, *extra,
                      *[f"poster_{k}" for k in keys]])  # fmt: skip
@@ -191,16 +227,15 @@ def markdown(payload: dict, headers: list[str], rows: list[list[str]]) -> str:
     lines += ["", "## Notes", ""] + [f"- {n}" for n in payload["poster_notes"]]
     lines += ["", "## Columns", ""]
     lines += [f"- **{h}**: {d}" for _, h, d in COLUMNS + EXTRA]
-    level = {r["name"]: r["metrics"].get("level_accuracy") for r in payload["models"]}
-    level = {k: v for k, v in level.items() if v}
-    if level:
-        lines += ["", "## Per-level accuracy of the greedy top-down path (single-path albums)", ""]
-        depth = max(len(v) for v in level.values())
-        lines += ["| model | " + " | ".join(f"level {i}" for i in range(1, depth + 1)) + " |",
-                  "|" + "---|" * (depth + 1)]  # fmt: skip
-        for name, v in level.items():
-            cells = [fmt(v.get(str(i), v.get(i))) for i in range(1, depth + 1)]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if any(r["metrics"].get("level1_albums") for r in payload["models"]):
+        lines += ["", "## Per level", ""]
+        level_headers, level_rows = level_table(payload)
+        lines += ["| " + " | ".join(level_headers) + " |", "|" + "---|" * len(level_headers)]
+        lines += ["| " + " | ".join(row) + " |" for row in level_rows]
+        lines += ["", level_albums(payload) + " The greedy top-down path's level-L node is "
+                  "right when it is one of the album's level-L genres; bal.acc is the mean of "
+                  "the classes' hit rates; mAUPRC is the macro AUPRC over that level's "
+                  "genres."]  # fmt: skip
     lines += ["", "## Training settings (CPU-sized)", ""]
     for r in payload["models"]:
         if r["kind"] == "model":

@@ -45,7 +45,7 @@ def _progress(quiet: bool):
 
 def render_benchmark(payload: dict) -> None:
     """The benchmark table and the lines under it."""
-    from hiergenre.benchmark import headline, table
+    from hiergenre.benchmark import headline, level_albums, level_table, table
 
     headers, rows = table(payload)
     t = Table(title="hiergenre benchmark (poster's MuMu numbers in parentheses)", show_lines=False)
@@ -57,6 +57,15 @@ def render_benchmark(payload: dict) -> None:
     # A pipe gets 80 columns and a squeezed table folds every number: render it at full width.
     wide = Console(width=max(console.width, 180), force_terminal=console.is_terminal)
     wide.print(t)
+    level_headers, level_rows = level_table(payload)
+    if any(r["metrics"].get("level1_albums") for r in payload["models"]):
+        lt = Table(title="per level (over the test albums labelled to that depth)")
+        for i, h in enumerate(level_headers):
+            lt.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        for r, row in zip(payload["models"], level_rows, strict=True):
+            lt.add_row(*row, style="dim" if r["kind"] == "baseline" else None)
+        wide.print(lt)
+        console.print(level_albums(payload), highlight=False, soft_wrap=True, markup=False)
     for line in headline(payload):
         style = "bold red" if line.startswith("NOTICE") or "NOT" in line else None
         console.print(line, style=style, highlight=False, soft_wrap=True, markup=False)
@@ -103,8 +112,3 @@ def benchmark(
     render_benchmark(payload)
     plots = " and PNG plots" if config.plots else ""
     console.print(f"Results: {out}/results.md, results.json, results.csv{plots}.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
-    app.command("benchmark")(benchmark)

@@ -58,14 +58,21 @@ def _metavar(param: click.Parameter) -> str | None:
         return param.name.upper() + ("..." if param.nargs != 1 else "")
     if getattr(param, "is_flag", False):
         return ""
-    desc = getattr(param, "type_descriptor", None)
-    if desc is None or desc.is_choice:
-        return None  # an Enum: typer lists the choices
+    annotation = param_annotation(param)
+    if annotation is None:
+        return None  # an Enum or a choice: typer lists the choices
     if param.name in NAMED_METAVARS:
         return NAMED_METAVARS[param.name]
-    if desc.annotation is Path:
+    if annotation is Path:
         return _path_metavar(getattr(param, "help", None) or "")
-    return TYPE_METAVARS.get(desc.annotation)
+    return TYPE_METAVARS.get(annotation)
+
+
+def param_annotation(param: click.Parameter) -> type | None:
+    """The Python type of a parameter's value (str, int, float, Path, bool), None for a choice
+    (typer >= 0.29 keeps the annotation on each parameter)."""
+    desc = getattr(param, "type_descriptor", None)
+    return None if desc is None or desc.is_choice else desc.annotation
 
 
 def _no_type(ctx: click.Context) -> None:

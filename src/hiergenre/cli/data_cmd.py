@@ -63,7 +63,13 @@ def import_cmd(
         bool, typer.Option(help="Accept image paths that leave the collection's folder.")
     ] = _IMPORT.allow_outside_root,
     image_col: Annotated[str, typer.Option(help="CSV column with the image path.")] = _COLS.image,
-    label_col: Annotated[str, typer.Option(help="CSV column with the genre(s).")] = _COLS.labels,
+    label_col: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="CSV column(s) with the genres: repeat it or give a comma list "
+            "(Discogs: --label-col genres --label-col styles). Default: labels."
+        ),
+    ] = None,
     group_col: Annotated[str, typer.Option(help="CSV column with the artist/group.")] = (
         _COLS.group
     ),
@@ -71,6 +77,13 @@ def import_cmd(
     label_sep: Annotated[str, typer.Option(help="Separator between genres in a CSV cell.")] = (
         _COLS.label_sep
     ),
+    names: Annotated[
+        str,
+        typer.Option(
+            help="How genre names are read: auto|discogs|taxonomy (auto: discogs for a "
+            "CSV or folders, taxonomy for MuMu files; see docs/TAXONOMY.md)."
+        ),
+    ] = _IMPORT.names,
     folder_levels: Annotated[
         int, typer.Option(help="Folder levels below the root that name genres (0: all).")
     ] = _IMPORT.folder_levels,
@@ -81,11 +94,13 @@ def import_cmd(
 ) -> None:
     """Import a labelled cover collection into a dataset (manifest.csv + report.json)."""
     tax = taxonomy_from_option(taxonomy)
-    columns = CsvColumns(image=image_col, labels=label_col, group=group_col, album_id=id_col,
-                         label_sep=label_sep)  # fmt: skip
+    labels = tuple(c.strip() for cols in (label_col or [_COLS.labels]) for c in cols.split(","))
+    columns = CsvColumns(image=image_col, labels=tuple(c for c in labels if c), group=group_col,
+                         album_id=id_col, label_sep=label_sep)  # fmt: skip
     options = ImportOptions(format=fmt, images=images, unknown=unknown, duplicates=duplicates,
                             allow_outside_root=allow_outside_root, workers=workers,
-                            columns=columns, folder_levels=folder_levels)  # fmt: skip
+                            columns=columns, folder_levels=folder_levels,
+                            names=names)  # fmt: skip
     with progress_bar("decoding covers") as update:
         dataset = import_collection(source, out, tax, options, progress=update)
     render_report(dataset.report, top=15)
@@ -135,6 +150,10 @@ def render_report(report: dict, top: int) -> None:
     if unknown:
         shown = ", ".join(f"{k} ({v})" for k, v in list(unknown.items())[:10])
         console.print(f"  unknown genres dropped: {shown}")
+    not_mapped = report.get("names_not_mapped", {})
+    if not_mapped:
+        shown = ", ".join(f"{k} ({v})" for k, v in list(not_mapped.items())[:10])
+        console.print(f"  names not mapped on purpose (docs/TAXONOMY.md): {shown}")
     dup = report.get("duplicates", {})
     if dup.get("groups"):
         ident, near = dup.get("identical_groups", 0), dup.get("near_groups", 0)
@@ -162,8 +181,3 @@ def render_report(report: dict, top: int) -> None:
     if single:
         console.print(f"single-label (exactly one koenig12 genre): {single['albums']} albums "
                       f"({single['share']:.0%})")  # fmt: skip
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `data` command group to the main app."""
-    app.add_typer(data_app, name="data")

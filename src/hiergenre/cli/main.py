@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import importlib.util
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import typer
@@ -20,6 +22,9 @@ from hiergenre import __version__
 from hiergenre.cli.common import CONTEXT, HELP_WIDTH, console_err, describe_params, usage_error_line
 from hiergenre.errors import HiergenreError
 from hiergenre.runtime import tune_malloc
+
+EXIT_USER = 2  # a HiergenreError, a usage error, an OSError the user can fix
+EXIT_BUG = 1  # an exception no code path expects: a bug, reported in one line (--debug: traceback)
 
 # name -> (module, attribute): a typer.Typer (a command group) or a command function.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -32,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("hiergenre.cli.model_cmd", "predict"),
     "export": ("hiergenre.cli.model_cmd", "export"),
     "serve": ("hiergenre.cli.serve_cmd", "serve"),
+    "tag": ("hiergenre.cli.tag_cmd", "tag"),
 }
 
 
@@ -122,10 +128,24 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+_STATE = {"debug": False}  # --debug of the current run (set by the root callback)
+
+
+def _set_debug(value: bool) -> None:
+    _STATE["debug"] = _STATE["debug"] or value
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_print_version, help="Print the version."
+    ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        is_eager=True,
+        callback=_set_debug,
+        help="Show the full traceback of an unexpected error (or set HIERGENRE_DEBUG=1).",
     ),
 ) -> None:
     """Predict album genres from cover art over MuMu's 4-level genre taxonomy."""
@@ -138,26 +158,74 @@ def _os_error_line(exc: OSError) -> str:
     return f"{what}: check the path, its permissions and the free disk space, then run the command again"  # noqa: E501
 
 
+def _classes(name: str) -> tuple[type, ...]:
+    """Every class called `name` among click's and typer's exceptions, wherever this typer keeps
+    them: typer < 0.25 re-exports click's; typer >= 0.25 vendors click (`typer._click`) and keeps
+    Abort and Exit in `typer.exceptions`. A name that one version lacks is simply not there."""
+    places = ("typer", typer.BadParameter.__module__, "typer.exceptions", "click.exceptions")
+    found = {getattr(sys.modules.get(place), name, None) for place in places}
+    return tuple(c for c in found if isinstance(c, type) and issubclass(c, BaseException))
+
+
 def _click_exit(exc: BaseException) -> int | None:
     """The exit code for click's and typer's own exceptions (usage errors print one line)."""
-    click = sys.modules[typer.BadParameter.__module__]  # typer's own click or click itself
-    if isinstance(exc, click.NoArgsIsHelpError):
+    if isinstance(exc, _classes("NoArgsIsHelpError")):
         exc.show()  # a bare `hiergenre data`: its help
-        return 2
-    if isinstance(exc, click.UsageError):
+        return EXIT_USER
+    if isinstance(exc, _classes("UsageError")):
         console_err.print(f"[bold red]error:[/] {usage_error_line(exc)}", highlight=False,
                           soft_wrap=True, markup=True)  # fmt: skip
-        return 2
-    if isinstance(exc, click.ClickException | typer.TyperException):
+        return EXIT_USER
+    if isinstance(exc, _classes("ClickException") + _classes("TyperException")):
         console_err.print(f"[bold red]error:[/] {' '.join(exc.format_message().split())}",
                           highlight=False, soft_wrap=True)  # fmt: skip
-        return 2
-    if isinstance(exc, click.Abort | typer.Abort):
+        return EXIT_USER
+    if isinstance(exc, _classes("Abort")):
         console_err.print("aborted")
         return 130
-    if isinstance(exc, click.Exit | typer.Exit):
+    if isinstance(exc, _classes("Exit")):
         return exc.exit_code
     return None
+
+
+def _command_path(argv: list[str]) -> str:
+    """`hiergenre data import`: the command that ran, read from its arguments (the root and the
+    groups take only flags, so their first plain words are the command's names)."""
+    words = [a for a in argv if not a.startswith("-")][:2]
+    if not words or words[0] not in COMMANDS:
+        return "hiergenre"
+    module, attribute = COMMANDS[words[0]]
+    group = isinstance(getattr(sys.modules.get(module), attribute, None), typer.Typer)
+    return " ".join(["hiergenre", *words[: 2 if group else 1]])
+
+
+def _report_to() -> str:
+    """Where bugs go: the package's `Issues` URL when its metadata names one."""
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("hiergenre").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        urls = []
+    issues = [u.split(",", 1)[1].strip() for u in urls if u.lower().startswith("issues,")]
+    return issues[0] if issues else "the hiergenre issue tracker"
+
+
+def _report_bug(exc: BaseException, argv: list[str]) -> int:
+    """One line for an exception no code path expects; the traceback too with --debug."""
+    from rich.markup import escape
+
+    debug = _STATE["debug"] or os.environ.get("HIERGENRE_DEBUG", "") not in ("", "0")
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())
+    more = "" if debug else " with the output of the same command run with --debug"
+    console_err.print(
+        f"[bold red]error:[/] unexpected {escape(what)} in `{_command_path(argv)}`: this is a bug "
+        f"in hiergenre, please report it at {escape(_report_to())}{more}",
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    return EXIT_BUG
 
 
 def _help_width() -> None:
@@ -171,7 +239,10 @@ def _help_width() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; a HiergenreError or a usage error becomes one line and exit code 2."""
+    """Run the CLI; a HiergenreError or a usage error becomes one line and exit code 2, any other
+    exception one line naming the command and exit code 1 (with its traceback under --debug)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _STATE["debug"] = False
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     tune_malloc()  # large CPU tensors from the heap: about 2x faster forward passes at 224 px
     _help_width()
@@ -179,21 +250,19 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, prog_name="hiergenre", standalone_mode=False)
     except HiergenreError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        return 2
+        return EXIT_USER
     except KeyboardInterrupt:
         console_err.print("interrupted")
         return 130
     except OSError as exc:  # a full disk, a read-only or misnamed output path: the user can fix it
         console_err.print(f"[bold red]error:[/] {_os_error_line(exc)}", highlight=False,
                           soft_wrap=True)  # fmt: skip
-        return 2
+        return EXIT_USER
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
     except Exception as exc:  # typer >= 0.25 vendors click: its exceptions are typer's own
         code = _click_exit(exc)
-        if code is None:
-            raise
-        return code
+        return _report_bug(exc, argv) if code is None else code
     return 0
 
 

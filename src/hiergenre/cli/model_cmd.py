@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
 from hiergenre.cli.common import BACKEND, DEVICE, console, console_err
 from hiergenre.errors import ConfigError, DataError
@@ -19,15 +18,27 @@ o = typer.Option
 
 def evaluate(
     run_dir: Path = typer.Argument(..., help="A run directory (from train or benchmark)."),
-    data: str = o(None, "--data", help="Score EVERY album of this dataset instead."),
+    data: str = o(
+        None,
+        "--data",
+        help="Score this dataset instead, less its covers of the "
+        "run's train and dev parts (found by content).",
+    ),  # fmt: skip
+    include_train: bool = o(
+        False, "--include-train", help="With --data: score the run's training covers too."
+    ),
     as_json: bool = o(False, "--json", help="Print the metrics as JSON."),
+    details: bool = o(False, "--details", help="Also show per-label tables and every number."),
 ) -> None:
     """Re-score a trained run on its test part (the numbers of its summary.json)."""
-    from hiergenre.benchmark.report import fmt
+    from hiergenre.cli.metrics_view import print_metrics
     from hiergenre.fileio import json_safe
     from hiergenre.train.rescore import evaluate_run
 
-    result = json_safe(evaluate_run(run_dir, data))
+    if include_train and data is None:
+        raise ConfigError("--include-train needs --data: the run's own test part has no "
+                          "training covers")  # fmt: skip
+    result = json_safe(evaluate_run(run_dir, data, include_train=include_train))
     if as_json:
         console.print_json(json.dumps(result))
         return
@@ -38,15 +49,8 @@ def evaluate(
         line = f"{len(unseen)} genres never occur in the run's training albums"
         console_err.print(f"warning: {line}: {', '.join(unseen[:10])}", highlight=False,
                           soft_wrap=True)  # fmt: skip
-    t = Table(title=f"{result['model_name']} on {result['dataset']} ({result['part']})")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    for key, value in result.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            t.add_row(key, fmt(value) if isinstance(value, float) else str(value))
-        elif key == "level_accuracy":
-            t.add_row(key, ", ".join(f"L{k} {fmt(v)}" for k, v in value.items()))
-    console.print(t)
+    title = f"{result['model_name']} on {result['dataset']} ({result['part']})"
+    print_metrics({result["part"]: result}, title, details)
 
 
 @contextmanager
@@ -130,10 +134,3 @@ def export(
                   f"input 3x{summary['image_size']}x{summary['image_size']} RGB in [0, 1], "
                   f"normalised inside); max |onnxruntime - hiergenre predict| = "
                   f"{summary['max_abs_diff']:.2e}", highlight=False)  # fmt: skip
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
-    app.command("evaluate")(evaluate)
-    app.command("predict")(predict)
-    app.command("export")(export)

@@ -32,8 +32,3 @@ def serve(
     app = create_app(predictor, config)
     console_err.print(f"serving {run} on http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
-    app.command("serve")(serve)

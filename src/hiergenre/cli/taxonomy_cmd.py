@@ -209,9 +209,3 @@ def explain_taxonomy_cmd(
         _echo_json(explanation.to_dict())
     else:
         _render_explanation(explanation)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `taxonomy ...` and `explain-taxonomy` to the main app."""
-    app.add_typer(taxonomy_app, name="taxonomy")
-    app.command("explain-taxonomy")(explain_taxonomy_cmd)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from hiergenre.cli.common import DEVICE, console, console_err
 from hiergenre.errors import ConfigError
@@ -49,6 +48,7 @@ OVERWRITE = o(False, "--overwrite", help="Replace the run in --out (its files ar
 CONFIG = o(None, "--config", help="TOML file filling the training config; flags override it.")
 TAXONOMY = o(None, "--taxonomy", help="Genre table (genre<TAB>parent); default: shipped MuMu tree.")
 QUIET = o(False, "--quiet", "-q", help="No progress bars, only the summary.")
+DETAILS = o(False, "--details", help="Also show per-label tables and every number of the summary.")
 COMPILE = o(None, "--compile/--no-compile", help="torch.compile the model (opt-in).")
 FEATURES = o(None, "--features", help="Frozen pretrained encoders: pooled | style | pooled+style "
               "(default pooled).")  # fmt: skip
@@ -59,6 +59,16 @@ SOLVER = o(None, "--solver", help="auto (linear probe by L-BFGS for frozen encod
 WIDTH = o(
     None, "--width", help="Width multiplier of the poster's CNNs (default 0.25; 1 = the poster's)."
 )
+
+
+def _check_out(out: Path | None, resume: bool, overwrite: bool) -> None:
+    """The run folder's refusals first: one line before torch and the data are loaded."""
+    from hiergenre.runfolder import check_run_folder
+
+    if resume and out is None:
+        raise ConfigError("--resume needs --out RUN_DIR: the run directory to continue")
+    if out is not None and not resume:  # what --resume needs is checked with the run itself
+        check_run_folder(out, resume=resume, overwrite=overwrite)
 
 
 def _base_config(config_file: Path | None):
@@ -141,12 +151,17 @@ def _common(
     )
 
 
-def _run(config, kind: str, out: Path | None, flags: tuple[bool, bool, bool], epochs: int | None):
+def _run(
+    config,
+    kind: str,
+    out: Path | None,
+    flags: tuple[bool, bool, bool],
+    epochs: int | None,
+    details: bool = False,
+):
     from hiergenre.train import train_from_config, validate_config
 
     resume, overwrite, quiet = flags
-    if resume and out is None:
-        raise ConfigError("--resume needs --out RUN_DIR: the run directory to continue")
     if resume and not (out / "last.safetensors").is_file():
         raise ConfigError(f"{out} holds no `last` checkpoint to resume: check --out")
     validate_config(config)
@@ -161,7 +176,7 @@ def _run(config, kind: str, out: Path | None, flags: tuple[bool, bool, bool], ep
                                    epochs=epochs)  # fmt: skip
     if rank != 0:  # under torchrun only rank 0 reports
         return
-    _render(result, out, kind)
+    _render(result, out, kind, details)
     if result.status == "diverged":
         console_err.print(f"[bold red]error:[/] {result.message}", highlight=False)
         raise typer.Exit(2)
@@ -185,12 +200,11 @@ class _Bars:
         self.epochs = self.steps = None
 
     def __enter__(self):
-        if not self.quiet:
-            self.bars.start()
-        return self
+        return self  # the bars start with training: an error before it is one line, no blank
 
     def __exit__(self, *exc):
-        self.bars.stop()
+        if self.bars.live.is_started:
+            self.bars.stop()
 
     def update(self, event: str, info: dict) -> None:
         if self.quiet:
@@ -198,6 +212,7 @@ class _Bars:
         if event == "features":
             console_err.print(f"encoder features: {info['part']} ({info['n']} covers, cached)")
         elif event == "start":
+            self.bars.start()
             self.epochs = self.bars.add_task("epochs", total=info["epochs"],
                                              completed=info["start_epoch"], status="")  # fmt: skip
             self.steps = self.bars.add_task("steps", total=info["steps"], status="")
@@ -210,21 +225,14 @@ class _Bars:
             self.bars.update(self.epochs, completed=info["epoch"], status=status)
 
 
-def _fmt(x) -> str:
-    return f"{x:.4f}" if isinstance(x, float) else str(x)
-
-
-def _render(result, out: Path, kind: str) -> None:
+def _render(result, out: Path, kind: str, details: bool = False) -> None:
     import json
 
+    from hiergenre.cli.metrics_view import print_metrics
+
     summary = json.loads((out / "summary.json").read_text())
-    table = Table(title=f"train {kind}: {summary['model_name']} ({summary['status']})")
-    table.add_column("metric")
-    table.add_column("dev", justify="right")
-    table.add_column("test", justify="right")
-    for key in summary["dev"]:
-        table.add_row(key, _fmt(summary["dev"][key]), _fmt(summary["test"].get(key)))
-    console.print(table)
+    title = f"train {kind}: {summary['model_name']} ({summary['status']})"
+    print_metrics({"dev": summary["dev"], "test": summary["test"]}, title, details)
     console.print(
         f"epochs {summary['epochs_run']} (best {summary['best_epoch']}), "
         f"{summary['seconds']:.1f} s, {summary['params']:,} parameters "
@@ -250,9 +258,10 @@ def flat(
     schedule: str = SCHED, patience: int = PATIENCE, balance: str = BALANCE, seed: int = SEED,
     device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, overwrite: bool = OVERWRITE,
     config: Path = CONFIG, taxonomy: Path = TAXONOMY, quiet: bool = QUIET,
-    compile_: bool = COMPILE,
+    compile_: bool = COMPILE, details: bool = DETAILS,
 ) -> None:  # fmt: skip
     """Train a flat model (one sigmoid or softmax over a label space)."""
+    _check_out(out, resume, overwrite)
     cfg = _base_config(config)
     name = model or cfg.model.name
     _check_flat_model(name, "model")
@@ -266,7 +275,7 @@ def flat(
                   weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
                   patience=patience, balance=balance, seed=seed, device=device,
                   compile_=compile_, taxonomy=taxonomy)  # fmt: skip
-    _run(cfg, "flat", out, (resume, overwrite, quiet), epochs)
+    _run(cfg, "flat", out, (resume, overwrite, quiet), epochs, details)
 
 
 def _check_flat_model(name: str, what: str) -> None:
@@ -296,9 +305,10 @@ def hierarchical(
     schedule: str = SCHED, patience: int = PATIENCE, balance: str = BALANCE, seed: int = SEED,
     device: str = DEVICE, out: Path = OUT, resume: bool = RESUME, overwrite: bool = OVERWRITE,
     config: Path = CONFIG, taxonomy: Path = TAXONOMY, quiet: bool = QUIET,
-    compile_: bool = COMPILE,
+    compile_: bool = COMPILE, details: bool = DETAILS,
 ) -> None:  # fmt: skip
     """Train the hierarchical model: a top-level head plus one head per branch, chained."""
+    _check_out(out, resume, overwrite)
     cfg = _base_config(config)
     options = dict(cfg.model.options) if cfg.model.name == "hierarchical" else {}
     if backbone is not None:
@@ -321,9 +331,4 @@ def hierarchical(
                   weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
                   patience=patience, balance=balance, seed=seed, device=device,
                   compile_=compile_, taxonomy=taxonomy)  # fmt: skip
-    _run(cfg, "hierarchical", out, (resume, overwrite, quiet), epochs)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `train` sub-app to the main app."""
-    app.add_typer(train_app, name="train")
+    _run(cfg, "hierarchical", out, (resume, overwrite, quiet), epochs, details)

@@ -11,16 +11,27 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from hiergenre.errors import DataError
+from hiergenre.errors import DataError, check_choice
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.taxonomy.discogs import DiscogsNames
 
 SEPARATORS = ("|", ",", ";", "/")
+VOCABULARIES = ("taxonomy", "discogs")
 
 
 def resolve_label_sets(
-    name_lists: Sequence[Sequence[str]], taxonomy: Taxonomy
-) -> tuple[list[list[str]], Counter]:
-    """Map each album's names onto nodes (first-seen order, no repeats) and count unknown names."""
+    name_lists: Sequence[Sequence[str]], taxonomy: Taxonomy, vocabulary: str = "taxonomy"
+) -> tuple[list[list[str]], Counter, Counter]:
+    """Map each album's names onto nodes (first-seen order, no repeats).
+
+    Returns (label sets, unknown names counted, names deliberately not mapped counted).
+    `vocabulary="discogs"` reads the names as Discogs genres and styles first (the shipped
+    `taxonomy/discogs.tsv`; `Electronic` is then `Dance & Electronic`), the taxonomy's own names
+    and aliases after; `"taxonomy"` reads node names and aliases only (a dataset's manifest).
+    """
+    check_choice("--names", vocabulary, VOCABULARIES)
+    if vocabulary == "discogs":
+        return _resolve_discogs(name_lists, DiscogsNames(taxonomy))
     cache: dict[str, str | None] = {}
     unknown: Counter = Counter()
     out = []
@@ -35,7 +46,21 @@ def resolve_label_sets(
             elif node not in nodes:
                 nodes.append(node)
         out.append(nodes)
-    return out, unknown
+    return out, unknown, Counter()
+
+
+def _resolve_discogs(
+    name_lists: Sequence[Sequence[str]], discogs: DiscogsNames
+) -> tuple[list[list[str]], Counter, Counter]:
+    unknown: Counter = Counter()
+    ignored: Counter = Counter()
+    out = []
+    for names in name_lists:
+        nodes, missing, skipped = discogs.resolve_album(names)
+        unknown.update(missing)
+        ignored.update(skipped)
+        out.append(nodes)
+    return out, unknown, ignored
 
 
 def check_separator(unknown: Sequence[str], taxonomy: Taxonomy, sep: str, option: str) -> None:

@@ -140,7 +140,7 @@ def _check_inside_root(ids: list[str], images: list[str], root: Path, file: Path
 def _resolve_labels(cells: list[str], taxonomy: Taxonomy, file: Path) -> list[list[str]]:
     """Split `a|b` cells and map each name to its node; unknown names raise UnknownGenreError."""
     names = [[x.strip() for x in cell.split(LABEL_SEP) if x.strip()] for cell in cells]
-    out, unknown = resolve_label_sets(names, taxonomy)
+    out, unknown, _ = resolve_label_sets(names, taxonomy)
     if unknown:
         uniq = sorted(unknown)
         raise UnknownGenreError(uniq, {n: taxonomy.suggest(n) for n in uniq})

@@ -19,13 +19,21 @@ FORMATS = ("auto", "mumu-csv", "mumu-json", "folders", "csv")
 
 @dataclass(frozen=True)
 class CsvColumns:
-    """Which columns of a generic CSV hold what, and how labels are joined in a cell."""
+    """Which columns of a generic CSV hold what, and how labels are joined in a cell.
+
+    `labels` is one column or several (Discogs exports: `("genres", "styles")`); an album's
+    names are those of every label column, in column order.
+    """
 
     image: str = "image"
-    labels: str = "labels"
+    labels: str | tuple[str, ...] = "labels"
     group: str = "group"
     album_id: str = "album_id"
     label_sep: str = "|"
+
+    @property
+    def label_columns(self) -> tuple[str, ...]:
+        return (self.labels,) if isinstance(self.labels, str) else tuple(self.labels)
 
 
 @dataclass
@@ -67,8 +75,10 @@ def detect_format(source: Path, columns: CsvColumns = CsvColumns()) -> str:
     cols = {c.strip() for c in header}
     if {"amazon_id", "genres"} <= cols:
         return "mumu-csv"
-    if {columns.image, columns.labels} <= cols:
-        return "csv"
+    default = CsvColumns()
+    named = (columns.image, columns.label_columns) != (default.image, default.label_columns)
+    if {columns.image, *columns.label_columns} <= cols or named:
+        return "csv"  # columns the user named: read_generic_csv says which one is missing
     raise DataError(
         f"cannot tell the format of {source} (columns {sorted(cols)}); pass --format, or name "
         "the columns with --image-col and --label-col."
@@ -140,7 +150,8 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         fields = reader.fieldnames or []
-        missing = [c for c in (col.image, col.labels) if c not in fields]
+        named = [(col.image, "--image-col")] + [(c, "--label-col") for c in col.label_columns]
+        missing = [f"{c} ({option})" for c, option in named if c not in fields]
         if missing:
             raise DataError(
                 f"{path} lacks column(s) {', '.join(missing)} (it has {', '.join(fields)}); "
@@ -156,8 +167,7 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
                 res.skipped.append(skip(aid, "", "no-image", f"row {res.rows_read + 1}"))
                 continue
             image = Path(image_text) if Path(image_text).is_absolute() else images / image_text
-            cell = row.get(col.labels) or ""
-            names = [x.strip() for x in cell.split(col.label_sep) if x.strip()]
+            names = _cell_names(row, col)
             first = seen.get(aid)
             if first is not None and first.image == image:  # one album listed once per genre
                 first.names.extend(n for n in names if n not in first.names)
@@ -170,6 +180,16 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
                 seen[aid] = RawAlbum(aid, image, names, group, "csv")
                 res.albums.append(seen[aid])
     return res
+
+
+def _cell_names(row: dict, col: CsvColumns) -> list[str]:
+    """The genre names of a row: every label column's cell split on the separator, no repeats."""
+    names: list[str] = []
+    for column in col.label_columns:
+        for name in (row.get(column) or "").split(col.label_sep):
+            if name.strip() and name.strip() not in names:
+                names.append(name.strip())
+    return names
 
 
 def read_source(

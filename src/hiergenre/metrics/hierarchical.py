@@ -174,3 +174,54 @@ def mistake_severity(
         "mistake_severity": float(heights.mean()) if heights.size else float("nan"),
         "n_mistakes": int(wrong.sum()),
     }
+
+
+def level_scores(true_sets: np.ndarray, pred: np.ndarray, level_mask: np.ndarray) -> dict:
+    """Accuracy and balanced accuracy at one level, over the albums labelled to that level.
+
+    `true_sets` (N, M) bool, closed under ancestors; `pred` (N,) the predicted node at this level
+    (-1: none named); `level_mask` (M,) the nodes of this level. A prediction is right when it is
+    one of the album's true nodes at the level (an album may carry several: Rock and Pop). For the
+    balanced accuracy each album counts in one class: the predicted node when it is right, else its
+    true node with the most albums here; the score is the mean of the classes' hit rates.
+
+    >>> true = np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0]], bool)
+    >>> level_scores(true, np.array([0, 0, 0, 0, -1]), np.array([True, True, False]))
+    {'albums': 4, 'accuracy': 0.75, 'balanced_accuracy': 0.5}
+    """
+    true_sets = np.asarray(true_sets, dtype=bool)
+    cols = np.flatnonzero(level_mask)
+    labelled = true_sets[:, cols].any(axis=1)
+    n = int(labelled.sum())
+    if n == 0:
+        return {"albums": 0, "accuracy": float("nan"), "balanced_accuracy": float("nan")}
+    truth = true_sets[labelled]
+    p = np.asarray(pred)[labelled]
+    hit = (p >= 0) & truth[np.arange(n), np.maximum(p, 0)]
+    sub = truth[:, cols]
+    most = np.argmax(sub * (sub.sum(axis=0) + 1)[None, :], axis=1)  # ties: the first column
+    position = np.full(true_sets.shape[1], -1)
+    position[cols] = np.arange(len(cols))
+    cls = np.where(hit, position[np.maximum(p, 0)], most)
+    recalls = [hit[cls == c].mean() for c in np.unique(cls)]
+    balanced = float(np.mean(recalls))
+    return {"albums": n, "accuracy": float(hit.mean()), "balanced_accuracy": balanced}
+
+
+def depth_curve(hit: np.ndarray, confidence: np.ndarray, thresholds: np.ndarray) -> dict:
+    """How often a model names a deeper node, and how often that node is right, per threshold.
+
+    `hit` (N,) whether the node a model would name is right, `confidence` (N,) its probability;
+    at threshold t the model names it when confidence >= t. Returns `threshold`, `named` (share
+    of albums named) and `precision` (share right among those named; NaN when none).
+
+    >>> depth_curve(np.array([1, 0, 1]), np.array([.9, .6, .3]), np.array([.5, .95]))
+    {'threshold': [0.5, 0.95], 'named': [0.6666666666666666, 0.0], 'precision': [0.5, nan]}
+    """
+    hit, conf = np.asarray(hit, dtype=bool), np.asarray(confidence, dtype=np.float64)
+    named, precision = [], []
+    for t in np.asarray(thresholds, dtype=np.float64):
+        on = conf >= t
+        named.append(float(on.mean()) if conf.size else float("nan"))
+        precision.append(float(hit[on].mean()) if on.any() else float("nan"))
+    return {"threshold": [float(t) for t in thresholds], "named": named, "precision": precision}

@@ -11,6 +11,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.data.images import IMAGE_SUFFIXES, ImageDecodeError
 from hiergenre.errors import ConfigError, HiergenreError, UnknownGenreError
 from hiergenre.predictor import DecodeOptions, Predictor
 from hiergenre.serve.limits import BodyLimit
+from hiergenre.taxonomy.explain import explain_genre
 
 log = logging.getLogger(__name__)
 STATIC = resources.files("hiergenre.serve") / "static"
@@ -51,32 +54,48 @@ class ServeConfig:
         return int(self.max_upload_mb * 1_000_000)
 
 
-def _decode_upload(predictor: Predictor, upload: UploadFile, folder: Path, i: int) -> np.ndarray:
-    """One uploaded file -> uint8 (S, S, 3), via a temporary file and the shared decoder."""
-    name = upload.filename or f"upload {i + 1}"
-    suffix = Path(name).suffix.lower()
-    path = folder / f"{i}{suffix if suffix in IMAGE_SUFFIXES else '.img'}"
+def _read_upload(
+    predictor: Predictor, upload: UploadFile, folder: Path, i: int
+) -> tuple[np.ndarray | None, str | None]:
+    """One uploaded file -> (uint8 (S, S, 3), None), or (None, why it cannot be read), via a
+    temporary file and the shared decoder."""
+    suffix = Path(upload.filename or "").suffix.lower()
+    known = IMAGE_SUFFIXES + AUDIO_SUFFIXES  # an audio file: its embedded cover
+    path = folder / f"{i}{suffix if suffix in known else '.img'}"
     path.write_bytes(upload.file.read())
     try:
-        return predictor.load_pixels(path)
+        return predictor.load_pixels(path), None
     except ImageDecodeError as exc:
         detail = f" ({exc.detail})" if exc.detail and exc.reason != "not-an-image" else ""
-        hint = "upload a JPEG, PNG, WebP, GIF, BMP or TIFF cover"
-        raise HTTPException(
-            400, f"{name}: cannot read the image: {exc.reason}{detail}; {hint}"
-        ) from None
+        hint = "upload a JPEG, PNG, WebP, GIF, BMP or TIFF cover, or an audio file with one"
+        return None, f"cannot read the image: {exc.reason}{detail}; {hint}"
 
 
 def _predict(predictor: Predictor, files: list[UploadFile], options: DecodeOptions) -> list[dict]:
+    """Per file, in order: {"filename", "paths", "error"}; a file that cannot be read gets its
+    reason and no paths, the others are answered (as `hiergenre predict` skips a broken cover)."""
     with tempfile.TemporaryDirectory(prefix="hiergenre-upload-") as tmp:
-        pixels = np.stack([_decode_upload(predictor, f, Path(tmp), i) for i, f in enumerate(files)])
-    paths = predictor.paths_from_probs(predictor.probs_from_pixels(pixels), options)
-    return [{"filename": f.filename, "paths": [p.to_dict() for p in rows]}
-            for f, rows in zip(files, paths, strict=True)]  # fmt: skip
+        read = [_read_upload(predictor, f, Path(tmp), i) for i, f in enumerate(files)]
+    pixels = [px for px, error in read if error is None]
+    decoded = iter(
+        predictor.paths_from_probs(predictor.probs_from_pixels(np.stack(pixels)), options)
+        if pixels
+        else ()
+    )
+    return [{"filename": f.filename or f"upload {i + 1}", "error": error,
+             "paths": [] if error else [p.to_dict() for p in next(decoded)]}
+            for i, (f, (_, error)) in enumerate(zip(files, read, strict=True))]  # fmt: skip
+
+
+def _all_failed(results: list[dict]) -> JSONResponse:
+    """400 when no file could be read: the first reason in one line, and every file's."""
+    first = results[0]
+    more = f" (and {len(results) - 1} more files could not be read)" if len(results) > 1 else ""
+    detail = f"{first['filename']}: {first['error']}{more}"
+    return JSONResponse({"detail": detail, "results": results}, status_code=400)
 
 
 def _add_routes(app: FastAPI, predictor: Predictor, config: ServeConfig) -> None:
-    from hiergenre.taxonomy.explain import explain_genre
 
     @app.get("/health", summary="Is the model loaded? Which run, model and input size.")
     def health() -> dict:
@@ -86,18 +105,22 @@ def _add_routes(app: FastAPI, predictor: Predictor, config: ServeConfig) -> None
                 "nodes": predictor.taxonomy.num_nodes, "root": predictor.taxonomy.root,
                 "max_upload_mb": config.max_upload_mb}  # fmt: skip
 
-    @app.post("/predict", summary="Top coherent genre paths of one or more uploaded covers.")
+    @app.post("/predict", summary="Top coherent genre paths of one or more uploaded covers.",
+              response_model=None)  # fmt: skip
     def predict(
         files: list[UploadFile] = File(..., description="One or more cover images."),
         top_k: int = Query(3, ge=1, le=20, description="Paths per cover."),
         decode: str = Query("greedy", description="greedy | beam | threshold | min-distance."),
         threshold: float | None = Query(None, ge=0, le=1, description="Stop threshold."),
-    ) -> dict:
+    ) -> dict | JSONResponse:
         if len(files) > config.max_files:
             raise HTTPException(400, f"{len(files)} files in one request: send at most "
                                      f"{config.max_files}")  # fmt: skip
         options = DecodeOptions(top_k, decode, threshold)
-        return {"model": predictor.model_name, "results": _predict(predictor, files, options)}
+        results = _predict(predictor, files, options)
+        if all(r["error"] for r in results):
+            return _all_failed(results)
+        return {"model": predictor.model_name, "results": results}
 
     @app.get("/taxonomy/{genre}", summary="explain-taxonomy for a genre (any spelling or alias).")
     def taxonomy(genre: str, depth: int = Query(1, ge=0, le=4)) -> dict:
@@ -142,7 +165,6 @@ def create_app(predictor: Predictor, config: ServeConfig = ServeConfig()) -> Fas
 
 def _version() -> str:
     """The installed package's version (the package facade sits above this layer)."""
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("hiergenre")

@@ -25,7 +25,7 @@ def normalize_genre(name: str) -> str:
     return _NON_ALNUM.sub("", text)
 
 
-def _lenient_key(name: str) -> str:
+def lenient_key(name: str) -> str:
     """A looser key that also drops the word 'and' (`'R&B'`, `'R and B'`, `'RB'` -> `'rb'`)."""
     text = unicodedata.normalize("NFKD", str(name))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
@@ -65,7 +65,7 @@ class AliasResolver:
             (a, t) for a, t in (aliases or {}).items() if normalize_genre(a) in self._aliases
         ]
         for spelling, target in spellings:
-            targets = self._lenient.setdefault(_lenient_key(spelling), [])
+            targets = self._lenient.setdefault(lenient_key(spelling), [])
             if target not in targets:
                 targets.append(target)
 
@@ -77,7 +77,7 @@ class AliasResolver:
         found = self._exact.get(key) or self._aliases.get(key)
         if found:
             return found
-        loose = self._lenient.get(_lenient_key(name), [])
+        loose = self._lenient.get(lenient_key(name), [])
         return loose[0] if len(loose) == 1 else None
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
@@ -85,7 +85,7 @@ class AliasResolver:
         key = normalize_genre(name)
         keys = list(self._exact) + list(self._aliases)
         close = difflib.get_close_matches(key, keys, n=n * 2, cutoff=0.6)
-        names: list[str] = sorted(self._lenient.get(_lenient_key(name), []))  # ambiguous first
+        names: list[str] = sorted(self._lenient.get(lenient_key(name), []))  # ambiguous first
         for k in close:
             target = self._exact.get(k) or self._aliases[k]
             if target not in names:

@@ -221,3 +221,18 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}): fix the file") from None
     return validate_config(config_from_dict(values, base, where=str(path)))
+
+
+def image_size(config: TrainConfig, model) -> int:
+    """The input size: `--image-size`, else the encoder's native size (pretrained encoders:
+    lite0 224, a timm model its pretrained config's), else the CPU default of 64 px."""
+    if config.data.image_size is not None:
+        return int(config.data.image_size)
+    native = getattr(getattr(model, "encoder", None), "native_size", None)
+    return int(native or CPU_IMAGE_SIZE)
+
+
+def with_image_size(config: TrainConfig, model) -> TrainConfig:
+    """The config with `data.image_size` decided (what the run records)."""
+    data = dataclasses.replace(config.data, image_size=image_size(config, model))
+    return dataclasses.replace(config, data=data)

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
+from hiergenre.data.loader import CoverDataset, train_transform
+from hiergenre.data.store import ImageStore
 from hiergenre.errors import DataError
 from hiergenre.evaluate import Scoring
 from hiergenre.inference import Preprocess
@@ -89,8 +91,6 @@ def image_data(
     scoring: Scoring | None = None,
 ) -> tuple:  # fmt: skip
     """TrainData over decoded covers, plus the store and the rows of each part."""
-    from hiergenre.data.loader import CoverDataset, train_transform
-    from hiergenre.data.store import ImageStore
 
     space = model.label_space
     labels = dataset.label_sets

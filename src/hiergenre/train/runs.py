@@ -17,10 +17,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hiergenre.data import SPLIT_MODES, Split, make_split, resolve_dataset
 from hiergenre.errors import CheckpointError, ConfigError
+from hiergenre.models import get_model, make_config, model_config_class
+from hiergenre.models.frozen import FlipAveraged
 from hiergenre.taxonomy import LabelSpace, Taxonomy, load_taxonomy
 from hiergenre.train.checkpoint import load_checkpoint
-from hiergenre.train.config import TrainConfig, config_from_dict, config_to_dict, validate_config
+from hiergenre.train.config import (
+    TrainConfig,
+    config_from_dict,
+    config_to_dict,
+    image_size,
+    validate_config,
+    with_image_size,
+)
+from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
+from hiergenre.train.fit import fit
+from hiergenre.train.record import LoadedRun, closed_nodes, legacy_record, read_record
+from hiergenre.train.rundir import check_split, check_unfinished, prepare_run_dir
 from hiergenre.train.summary import RunResult
 
 log = logging.getLogger(__name__)
@@ -44,7 +58,6 @@ def build_model(
 ):
     """The GenreModel a config names (label space `auto`: the model's own default; `trained`:
     the nodes present in the training albums, `trained_nodes`)."""
-    from hiergenre.models import get_model, model_config_class
 
     space = None if config.model.label_space == "auto" else config.model.label_space
     if space == TRAINED:
@@ -67,8 +80,6 @@ def build_model(
     if frozen and not getattr(model, "encoder_frozen", False):
         model.freeze_encoder()
     if flip_features(config, model):
-        from hiergenre.models.frozen import FlipAveraged
-
         model.encoder = FlipAveraged(model.encoder)
     need = max((getattr(m, "min_size", 0) for m in model.modules()), default=0)
     size = image_size(config, model)
@@ -85,26 +96,8 @@ def flip_features(config: TrainConfig, model) -> bool:
     return bool(getattr(model, "encoder_frozen", False)) if flip is None else flip
 
 
-def image_size(config: TrainConfig, model) -> int:
-    """The input size: `--image-size`, else the encoder's native size (pretrained encoders:
-    lite0 224, a timm model its pretrained config's), else the CPU default of 64 px."""
-    if config.data.image_size is not None:
-        return int(config.data.image_size)
-    from hiergenre.train.config import CPU_IMAGE_SIZE
-
-    native = getattr(getattr(model, "encoder", None), "native_size", None)
-    return int(native or CPU_IMAGE_SIZE)
-
-
-def with_image_size(config: TrainConfig, model) -> TrainConfig:
-    """The config with `data.image_size` decided (what the run records)."""
-    data = dataclasses.replace(config.data, image_size=image_size(config, model))
-    return dataclasses.replace(config, data=data)
-
-
 def resolve_split(config: TrainConfig, dataset, taxonomy: Taxonomy, output: str):
     """A split file, or a split made by mode (`auto` by the model's output)."""
-    from hiergenre.data import SPLIT_MODES, Split, make_split
 
     mode = config.data.split
     if mode == "auto":
@@ -134,7 +127,6 @@ def _read_run(run_dir: Path) -> tuple[TrainConfig, Taxonomy]:
 
 def planned_output(config: TrainConfig) -> str:
     """The output type the configured model will have, without building it."""
-    from hiergenre.models import make_config
 
     if config.model.name == "hierarchical":
         return "hierarchical"
@@ -164,11 +156,6 @@ def train_from_config(
     """Train the run a config describes into `run_dir`; `resume` continues the run saved there
     (its own config and split; `epochs` may extend it); `overwrite` clears a finished or
     interrupted run there first (without either, a folder holding a run is refused)."""
-    from hiergenre.data import Split, resolve_dataset
-    from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
-    from hiergenre.train.fit import fit
-    from hiergenre.train.record import closed_nodes, read_record
-    from hiergenre.train.rundir import check_split, prepare_run_dir
 
     run_dir = Path(run_dir)
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
@@ -176,6 +163,7 @@ def train_from_config(
         config, taxonomy = _read_run(run_dir)
         if epochs is not None:
             config = dataclasses.replace(config, epochs=epochs)
+        check_unfinished(run_dir, config.epochs)
     else:
         taxonomy = load_taxonomy(config.data.taxonomy)
     validate_config(config)
@@ -204,7 +192,6 @@ def train_from_config(
 def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu"):
     """The trained run in `run_dir` as a `LoadedRun` (eval-mode model, config, taxonomy, label
     space, preprocess, trained nodes, scoring classes), from any working directory."""
-    from hiergenre.train.record import LoadedRun, legacy_record, read_record
 
     run_dir = Path(run_dir)
     config, taxonomy = _read_run(run_dir)

@@ -80,6 +80,7 @@ function coverCard(file) {
 }
 
 function showResult(card, result) {
+  if (result.error) return showError(card, result.error); // this file could not be read
   const body = card.querySelector(".card-body");
   card.classList.remove("pending");
   body.querySelector(".status").remove();
@@ -108,8 +109,10 @@ async function predictFile(file) {
   try {
     const r = await fetch(`/predict?${query}`, { method: "POST", body: form });
     const body = await detailOf(r);
+    const result = body.results && body.results[0];
+    if (result && result.error) return showError(card, result.error); // the file's own reason
     if (!r.ok) return showError(card, body.detail || `error ${r.status}`);
-    showResult(card, body.results[0]);
+    showResult(card, result);
   } catch (err) {
     showError(card, `the server did not answer (${err.message})`);
   }
