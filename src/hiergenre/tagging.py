@@ -256,7 +256,14 @@ def _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress)
     joined = dist.is_available() and dist.is_initialized()
     ctx = init_distributed("cuda" if str(predictor.device).startswith("cuda") else "cpu")
     covers = collect_covers(inputs)
-    mine = covers[shard_slice(len(covers), ctx.rank, ctx.world_size)]
+    # whole batches of readable covers per rank: each batch is the one a single process runs
+    readable = [i for i, c in enumerate(covers) if c.skip is None]
+    part_of = shard_slice(len(readable), ctx.rank, ctx.world_size, align=batch_size)
+    edges = [readable[j] if j < len(readable) else len(covers)
+             for j in (part_of.start, part_of.stop)]  # fmt: skip
+    lo = 0 if ctx.rank == 0 else edges[0]
+    hi = len(covers) if ctx.rank == ctx.world_size - 1 else edges[1]
+    mine = covers[lo:hi]
     folder = _shards_dir(Path(out), covers, options, predictor)
     folder.mkdir(exist_ok=True)
     part = folder / f"part-{ctx.rank:05d}-of-{ctx.world_size:05d}.jsonl"
