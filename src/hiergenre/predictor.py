@@ -112,11 +112,11 @@ class DecodeOptions:
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
-            raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")
+            raise ConfigError(f"`top_k` must be at least 1, got {self.top_k}")
 
-        check_choice("--decode", self.decode, DECODERS)
+        check_choice("`decode`", self.decode, DECODERS)
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"--threshold must be between 0 and 1, got {self.threshold}")
+            raise ConfigError(f"`threshold` must be between 0 and 1, got {self.threshold}")
 
 
 BACKENDS = ("torch", "onnx")
@@ -185,7 +185,7 @@ def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dic
 def _device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    check_choice("--device", device, ("cpu", "cuda", "auto"))
+    check_choice("`device`", device, ("cpu", "cuda", "auto"))
     return device
 
 
@@ -207,9 +207,9 @@ class Predictor:
     """A run's model kept loaded: `predict` (paths) and `node_probs` (DataFrame)."""
 
     def __init__(self, run, device: str, backend: str = "torch"):
-        check_choice("--backend", backend, BACKENDS)
+        check_choice("`backend`", backend, BACKENDS)
         if backend == "onnx" and device != "cpu":
-            raise ConfigError("--backend onnx runs on the CPU: pass --device cpu (or torch)")
+            raise ConfigError("`backend` onnx runs on the CPU: pass `device` cpu (or torch)")
         self.run = run  # hiergenre.train.LoadedRun: model, config, taxonomy, preprocess, ...
         self.device = device
         self.backend = backend
@@ -268,7 +268,7 @@ class Predictor:
         """Predictions in input order; covers are decoded by `workers` threads while the model
         runs on the previous batch. `progress(n)` is called after each batch of n covers."""
         if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+            raise ConfigError(f"`batch_size` must be at least 1, got {batch_size}")
         items = _as_sources(images)
         for batch, probs in self._batches(items, batch_size, max(1, workers)):
             decoded = self.paths_from_probs(probs, options) if len(probs) else []
@@ -288,7 +288,7 @@ class Predictor:
         """(label, coherent node probabilities (num_nodes,) or None, decode error) per image in
         input order, decoded as `iter_predict` does (for callers that decode paths themselves)."""
         if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+            raise ConfigError(f"`batch_size` must be at least 1, got {batch_size}")
         for batch, probs in self._batches(_as_sources(images), batch_size, max(1, workers)):
             rows = iter(probs)
             for label, _, error in batch:
@@ -338,7 +338,7 @@ def load_predictor(
 ) -> Predictor:
     """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda; `backend`
     torch | onnx, see the module doc)."""
-    check_choice("--backend", backend, BACKENDS)
+    check_choice("`backend`", backend, BACKENDS)
     dev = "cpu" if backend == "onnx" and device == "auto" else _device(device)
     return Predictor(_open_run(Path(run_dir), which, dev), dev, backend)
 

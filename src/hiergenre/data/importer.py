@@ -76,8 +76,8 @@ def import_collection(
     progress: Progress | None = None,
 ) -> Dataset:
     """Import `source` into `out_dir` (manifest.csv + report.json) and return the Dataset."""
-    check_choice("--unknown", options.unknown, UNKNOWN_POLICIES)
-    check_choice("--duplicates", options.duplicates, DUPLICATE_POLICIES)
+    check_choice("`unknown`", options.unknown, UNKNOWN_POLICIES)
+    check_choice("`duplicates`", options.duplicates, DUPLICATE_POLICIES)
     source, out_dir = Path(source), Path(out_dir)
     fmt, root, read = read_source(
         source, options.format, options.images, options.columns, options.folder_levels
@@ -140,7 +140,7 @@ def _refuse_empty(albums: list, source: Path, fmt: str, skipped: list) -> None:
 
 def _vocabulary(names: str, fmt: str) -> str:
     """The vocabulary a source's genre names are read in (`ImportOptions.names`)."""
-    check_choice("--names", names, ("auto", *VOCABULARIES))
+    check_choice("`names`", names, ("auto", *VOCABULARIES))
     if names != "auto":
         return names
     return "taxonomy" if fmt.startswith("mumu") else "discogs"
@@ -172,7 +172,7 @@ def _resolve_names(
         raise UnknownGenreError(
             names,
             {n: taxonomy.suggest(n) for n in names[:10]},
-            hint="fix the names, add aliases, or pass --unknown drop to skip them",
+            hint="fix the names, add aliases, or pass `unknown` drop to skip them",
         )
     return out, unknown, ignored
 

@@ -27,7 +27,7 @@ def pick_device(name: str, ctx: DistContext = DistContext()) -> torch.device:
     """`auto` is CUDA when present, else CPU; under torchrun each process takes its local GPU."""
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
-            "--device cuda was asked for but no CUDA GPU is visible: use --device cpu"
+            "`device` cuda was asked for but no CUDA GPU is visible: use `device` cpu"
         )
     if name == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")

@@ -213,7 +213,7 @@ def train_epochs(r: Runner, state: RunState, progress: Progress) -> tuple[str, s
         line = run_epoch(r, state, epoch, progress)
         if line is None:
             return "diverged", (
-                f"the training loss became non-finite in epoch {epoch}: lower --lr; the last "
+                f"the training loss became non-finite in epoch {epoch}: lower `lr`; the last "
                 f"good checkpoint (epoch {state.epoch}) is kept in {r.run_dir}"
             )
         metric = line["dev"].get(primary, float("nan"))
