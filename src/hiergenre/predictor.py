@@ -29,6 +29,7 @@ from PIL import Image
 
 from hiergenre.data.images import ImageDecodeError, square_resize, to_rgb
 from hiergenre.data.store import cache_root
+from hiergenre.device import resolve_device
 from hiergenre.errors import ConfigError, DataError, check_choice
 from hiergenre.export import OPSET, require_onnx, write_onnx
 from hiergenre.inference import decode_ahead, predict_pixels
@@ -182,13 +183,6 @@ def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dic
                      threshold=threshold, allowed=run.trained_nodes)  # fmt: skip
 
 
-def _device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    check_choice("`device`", device, ("cpu", "cuda", "auto"))
-    return device
-
-
 def _as_sources(images) -> list:
     """One image or a sequence of them -> a list of single images (paths, PIL, (H, W, 3))."""
 
@@ -339,7 +333,7 @@ def load_predictor(
     """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda; `backend`
     torch | onnx, see the module doc)."""
     check_choice("`backend`", backend, BACKENDS)
-    dev = "cpu" if backend == "onnx" and device == "auto" else _device(device)
+    dev = "cpu" if backend == "onnx" and device == "auto" else resolve_device(device).type
     return Predictor(_open_run(Path(run_dir), which, dev), dev, backend)
 
 

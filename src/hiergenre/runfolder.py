@@ -68,7 +68,7 @@ def check_unfinished(run_dir: str | Path, epochs: int) -> None:
     if status not in FINISHED or (status == "completed" and epochs > done):
         return
     how = "stopped early" if status == "early_stopped" else "completed"
-    more = f"pass --epochs N (more than {done}) to extend it, " if status == "completed" else ""
+    more = f"pass `epochs` N (more than {done}) to extend it, " if status == "completed" else ""
     raise ConfigError(
         f"{run_dir} holds a finished run ({how} after {done} epochs): nothing to resume; "
         f"{more}or `overwrite` to train it again"

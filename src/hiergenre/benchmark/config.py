@@ -14,9 +14,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from hiergenre.device import DEVICES
 from hiergenre.errors import ConfigError, check_choice
 from hiergenre.models.style import LITE0_EARLY_LAYERS
-from hiergenre.train.config import DEVICES
 
 MODEL_NAMES = (
     "koenig-multilabel",

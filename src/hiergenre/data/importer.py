@@ -115,11 +115,11 @@ def import_collection(
 
 # What to do when a reason rejected the most albums of an import that kept none.
 _HINTS = {
-    "outside-root": "pass --allow-outside-root to accept image paths outside the collection folder",
-    "unknown-genre": "fix the genre names or add aliases (or check --label-col and --label-sep)",
-    "missing": "check the image paths (relative to the CSV's folder, or to --images)",
-    "no-labels": "fill in the genre column (or name it with --label-col)",
-    "duplicate-conflict": "use --duplicates merge or keep",
+    "outside-root": "pass `allow_outside_root` to accept image paths outside the collection folder",
+    "unknown-genre": "fix the genre names or add aliases (or check `label_col` and `label_sep`)",
+    "missing": "check the image paths (relative to the CSV's folder, or to `images`)",
+    "no-labels": "fill in the genre column (or name it with `label_col`)",
+    "duplicate-conflict": "use `duplicates` merge or keep",
 }
 
 
@@ -158,7 +158,7 @@ def _resolve_names(
     vocabulary = _vocabulary(options.names, fmt)
     resolved, unknown, ignored = resolve_label_sets([a.names for a in albums], taxonomy, vocabulary)
     if unknown and fmt == "csv":
-        check_separator(list(unknown), taxonomy, options.columns.label_sep, "--label-sep")
+        check_separator(list(unknown), taxonomy, options.columns.label_sep, "`label_sep`")
     out = []
     for album, nodes in zip(albums, resolved, strict=True):
         if nodes:

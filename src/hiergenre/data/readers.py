@@ -150,7 +150,7 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         fields = reader.fieldnames or []
-        named = [(col.image, "--image-col")] + [(c, "--label-col") for c in col.label_columns]
+        named = [(col.image, "`image_col`")] + [(c, "`label_col`") for c in col.label_columns]
         missing = [f"{c} ({option})" for c, option in named if c not in fields]
         if missing:
             raise DataError(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hiergenre.device import DEVICES
 from hiergenre.errors import ConfigError, check_choice
 
 try:
@@ -32,7 +33,6 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "step", "none")
 BALANCES = ("auto", "none", "pos-weight", "class-balanced", "sampler")
 LOSSES = ("auto", "bce", "ce", "conditional", "mcloss")
-DEVICES = ("auto", "cpu", "cuda")
 MIN_IMAGE_SIZE = 32
 CPU_IMAGE_SIZE = 64  # the input size of models without a native one (the poster's CNNs on CPU)
 SOLVERS = ("auto", "lbfgs", "gradient")
@@ -112,7 +112,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     check_choice("schedule", config.optim.schedule, SCHEDULES)
     check_choice("balance mode", config.balance, BALANCES)
     check_choice("loss", config.loss, LOSSES)
-    check_choice("device", config.device, DEVICES)
+    check_choice("`device`", config.device, DEVICES)
     check_choice("solver", config.solver, SOLVERS)
     if not config.l2_grid or min(config.l2_grid) <= 0:
         raise ConfigError(f"l2_grid needs positive strengths, got {list(config.l2_grid)}")
