@@ -55,7 +55,9 @@ def features(taxonomy, store, cap: int) -> tuple[np.ndarray, list[slice]]:
     feats, _ = store_features(model, preprocess_for(model, SIZE), store)
     edges = np.cumsum([0, *model.encoder.inner.block_dims])
     assert edges[-1] + POOLED == feats.shape[1], (edges[-1], feats.shape)
-    return feats.numpy(), [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return np.asarray(feats, np.float32), [
+        slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
 
 
 def cross_validate(x: np.ndarray, y: np.ndarray, folds) -> tuple[float, float, list[float]]:

@@ -69,3 +69,12 @@ def tiny_run(tmp_path_factory) -> Path:
         )  # fmt: skip
         train_from_config(config, root / "run")
     return root
+
+
+@pytest.fixture(scope="session")
+def audio_base(tmp_path_factory) -> dict:
+    """One 0.2 s tone per audio format (MP3, FLAC, M4A, Opus), encoded once per session by ffmpeg
+    (skips loudly when ffmpeg is absent)."""
+    from audiolib import make_base_audio
+
+    return make_base_audio(tmp_path_factory.mktemp("audio-base"))

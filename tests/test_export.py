@@ -64,6 +64,18 @@ def test_onnx_matches_pytorch(data, tmp_path, name, options):
     meta = session.get_modelmeta().custom_metadata_map
     assert json.loads(meta["labels"]) == list(space.nodes) and meta["image_size"] == "32"
     assert json.loads(out.with_suffix(".labels.json").read_text())["labels"] == list(space.nodes)
+    # the resize filter is named (bicubic moves probabilities by 0.03): the one the loader uses
+    from PIL import Image
+
+    from hiergenre.data.images import square_resize
+
+    assert meta["resize_filter"] == "bilinear" and "bilinear" in meta["input"]
+    big = Image.fromarray(rng.integers(0, 256, (90, 70, 3), dtype=np.uint8))
+    named = getattr(Image.Resampling, meta["resize_filter"].upper())
+    square = big.crop((0, 10, 70, 80)).resize((32, 32), named)
+    np.testing.assert_array_equal(square_resize(big, 32), np.asarray(square))
+    labels = json.loads(out.with_suffix(".labels.json").read_text())
+    assert labels["resize_filter"] == "bilinear"
 
 
 def test_cli_export(data, tmp_path):

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "hiergenre"
 # package's own __init__, the facade for users). Units in one layer do not import each other.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "fileio", "runtime"),
-    ("taxonomy", "metrics"),
+    ("taxonomy", "metrics", "runfolder"),  # runfolder: a run folder's guards, no torch
     ("tree",),  # the taxonomy as tensors: one home for decode, losses, heads and training
     ("data", "models", "decode", "losses", "baselines", "plots"),
     ("featcache",),  # a frozen encoder's features of every cover, computed once and cached
@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("train",),
     ("predict", "export"),
     ("predictor",),
-    ("benchmark", "tagging"),
+    ("benchmark", "tagging", "library"),
     ("serve",),
     ("hiergenre",),
     ("cli",),

@@ -21,10 +21,35 @@ def test_offline_imagenet_gives_notice(monkeypatch):
         raise OSError("no network")
 
     monkeypatch.setattr(type(ResNet101_Weights.IMAGENET1K_V2), "get_state_dict", offline)
+    monkeypatch.setattr("hiergenre.models.resnet._FETCH_FAILED", {})
     model = get_model("resnet101", None, tax())
     assert model.pretrained is False
     assert model.notice.startswith("ResNet-101 ran WITHOUT ImageNet weights")
     assert "weights_file" in model.notice
+
+
+def test_offline_fetch_is_tried_once_per_process(monkeypatch, capsys):
+    """torchvision prints `Downloading: ...` before each try: offline, the second model of a
+    process (a benchmark builds several) does not try, nor print, again."""
+    import sys
+
+    from torchvision.models import ResNet101_Weights
+
+    import hiergenre.models.resnet as resnet
+
+    calls = []
+
+    def offline(self, *args, **kwargs):
+        calls.append(1)
+        sys.stderr.write('Downloading: "https://download.pytorch.org/models/resnet101.pth"\n')
+        raise OSError("no network")
+
+    monkeypatch.setattr(type(ResNet101_Weights.IMAGENET1K_V2), "get_state_dict", offline)
+    monkeypatch.setattr(resnet, "_FETCH_FAILED", {})
+    models = [get_model("resnet101", None, tax()) for _ in range(2)]
+    assert len(calls) == 1 and capsys.readouterr().err.count("Downloading") == 1
+    assert [m.pretrained for m in models] == [False, False]
+    assert models[0].notice == models[1].notice and "OSError" in models[1].notice
 
 
 @pytest.mark.slow

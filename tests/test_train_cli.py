@@ -164,3 +164,17 @@ def test_resume_on_a_finished_run_says_so_and_changes_nothing(tiny_run, tmp_path
     assert code == 2 and err.count("\n") == 1, err
     assert "finished" in err and "--overwrite" in err and "--epochs" in err
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_refusing_to_overwrite_a_run_does_not_import_torch(tmp_path):
+    """The refusal is one line before any heavy import (torch costs seconds and 800 MB)."""
+    from test_cli_main import imported_after
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{}")
+    got = imported_after(
+        "from hiergenre.cli.main import main\n"
+        f"code = main(['train', 'flat', '--model', 'tiny', '--out', {str(tmp_path / 'run')!r}])\n"
+        "assert code == 2, code"
+    )
+    assert "torch" not in got["heavy"], got["heavy"]

@@ -39,7 +39,7 @@ def test_frozen_encoder_trains_only_the_head_on_cached_features(tmp_path, setup)
     events = []
     fit(model, dataset, split, CFG, tmp_path / "a", lambda e, i: events.append(e))
     assert events.count("features") == 1  # every cover at once, parts index into them
-    cache = sorted((tmp_path / "cache" / "features").glob("*.safetensors"))
+    cache = sorted((tmp_path / "cache" / "features").glob("*.npy"))
     assert len(cache) == 1
     stamps = [p.stat().st_mtime_ns for p in cache]
     for key, value in model.encoder.state_dict().items():
@@ -53,7 +53,7 @@ def test_frozen_encoder_trains_only_the_head_on_cached_features(tmp_path, setup)
     other = make_split(dataset, "multilabel", seed=7, taxonomy=tax)  # another fold, same covers
     assert other != split
     fit(tiny_model(tax).freeze_encoder(), dataset, other, CFG, tmp_path / "c")
-    assert sorted((tmp_path / "cache" / "features").glob("*.safetensors")) == cache
+    assert sorted((tmp_path / "cache" / "features").glob("*.npy")) == cache
     assert [p.stat().st_mtime_ns for p in cache] == stamps
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["frozen_encoder_fast_path"] and summary["trainable_params"] < summary["params"]

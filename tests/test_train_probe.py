@@ -244,3 +244,32 @@ def test_one_basis_for_every_branch_gives_each_branch_its_own_optimum(monkeypatc
     np.testing.assert_allclose(
         softmax(logits[0][:, :2], 1), softmax(logits[1][:, :2], 1), atol=2e-3
     )
+
+
+@pytest.mark.parametrize("kind", ["softmax", "sigmoid"])
+def test_streamed_float16_memmapped_features_fit_the_in_memory_head(kind, tmp_path, monkeypatch):
+    """The probe reads features in chunks (any float dtype, memory-mapped) and standardises each
+    chunk on the fly: many small chunks of a float16 memmap give the head that one in-memory
+    float32 block of the same (float16-rounded) numbers gives."""
+    from hiergenre.train import probe
+
+    x, y = blobs(300, 20, 3, noise=3.0, seed=8)
+    half = (x / np.abs(x).max()).astype(np.float16)  # float16's range, as the cache stores it
+    np.save(tmp_path / "f.npy", half)
+    mapped = np.load(tmp_path / "f.npy", mmap_mode="r")
+    onehot = np.eye(3)[y]
+    targets = {"train": onehot[:200], "dev": onehot[200:]}
+    config = ProbeConfig(l2_grid=(0.01, 0.1), max_iter=200)
+    whole = fit_probe({"train": half[:200].astype(np.float32), "dev": half[200:]}, targets,
+                      flat_groups(3, kind), config)  # fmt: skip
+    seen = []
+    real = probe.Rows.chunks
+    monkeypatch.setattr(probe.Rows, "chunks", lambda self: (seen.append(1), *real(self))[1:])
+    monkeypatch.setattr(probe, "CHUNK_BYTES", 4 * 20 * 16)  # 16 albums per chunk
+    streamed = fit_probe({"train": mapped[:200], "dev": mapped[200:]}, targets,
+                         flat_groups(3, kind), config)  # fmt: skip
+    assert seen  # the streamed path ran
+    assert [c["l2"] for c in streamed.choices] == [c["l2"] for c in whole.choices]
+    np.testing.assert_allclose(streamed.weight, whole.weight, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(streamed.bias, whole.bias, rtol=1e-3, atol=1e-3)
+    assert np.abs(streamed.weight).max() > 0.1  # a real fit

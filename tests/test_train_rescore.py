@@ -56,10 +56,10 @@ def test_data_on_another_dataset_scores_every_album_and_names_unseen_genres(
     result = evaluate_run(rel_run / "run", data=str(other))
     assert result["part"] == "all" and result["n_albums"] == 9
     assert result["unseen_genres"] == ["Americana", "Thrash & Speed Metal"]
-    assert "scoring every album" in result["note"]
+    assert "scoring 9 of 9 albums" in result["note"]
     assert main(["evaluate", str(rel_run / "run"), "--data", str(other)]) == 0
     err = capsys.readouterr().err
-    assert "scoring every album" in err and "2 genres never occur" in err
+    assert "scoring 9 of 9 albums" in err and "2 genres never occur" in err
 
 
 def test_a_changed_or_missing_dataset_is_named(rel_run, tmp_path, monkeypatch, capsys):
@@ -79,6 +79,33 @@ def test_a_changed_or_missing_dataset_is_named(rel_run, tmp_path, monkeypatch, c
     shutil.rmtree(copy / "data")
     assert main(["evaluate", str(copy / "run")]) == 2
     assert "is gone" in capsys.readouterr().err
+
+
+def test_data_holding_the_runs_training_covers_scores_only_the_rest(
+    rel_run, tmp_path, monkeypatch, capsys
+):
+    """The run's covers imported again under other names and ids are found by content: the train
+    and dev covers are counted and left out, the test covers and new ones are scored."""
+    import shutil
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(rel_run / "cache"))
+    other = toy_covers(tmp_path / "again", n=5, seed=3)
+    rows = (rel_run / "data" / "manifest.csv").read_text().splitlines()[1:]
+    for row in rows:
+        album, image, label = row.split(",")[:3]
+        shutil.copy(rel_run / "data" / image, other / "img" / f"copy-{album}.png")
+        with open(other / "manifest.csv", "a") as fh:
+            fh.write(f"\nagain-{album},img/copy-{album}.png,{label},someone,toy")
+    split = json.loads((rel_run / "run" / "split.json").read_text())
+    seen = len(split["train"]) + len(split["dev"])
+    result = evaluate_run(rel_run / "run", data=str(other))
+    assert result["training_covers"] == seen and 0 < seen < len(rows)
+    assert result["n_albums"] == len(rows) + 5 - seen
+    assert f"{seen} albums" in result["note"] and "--include-train" in result["note"]
+    kept = evaluate_run(rel_run / "run", data=str(other), include_train=True)
+    assert kept["training_covers"] == seen and kept["n_albums"] == len(rows) + 5
+    assert main(["evaluate", str(rel_run / "run"), "--data", str(other), "--include-train"]) == 0
+    assert f"{seen} albums" in capsys.readouterr().err
 
 
 def test_decode_thresholds_chosen_on_dev_travel_with_the_run(rel_run, monkeypatch):

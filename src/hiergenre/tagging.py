@@ -1,26 +1,40 @@
-"""Tag a music library: find the covers, predict each, write one row per cover (CSV or JSONL).
+"""Predict many covers: find them, predict each, write one row per cover (CSV or JSONL).
 
-Inputs are files, folders (searched recursively; image extensions compared case-insensitively),
-glob patterns, and list files (`.txt`: one path per line; `.csv`: a `path` or `image` column, else
-the first column; relative paths in a list are relative to the list file's folder). A cover that
-cannot be found or decoded becomes a `skipped` row with its reason; nothing stops the run.
+Inputs are files, folders (searched recursively for images and for audio files, whose embedded
+cover is used; extensions compared case-insensitively), glob patterns, and list files (`.txt`: one
+path per line; `.csv`: a `path` or `image` column, else the first column; relative paths in a list
+are relative to the list file's folder). A cover that cannot be found or decoded becomes a
+`skipped` row with its reason; nothing stops the run.
+
+Under torchrun (`WORLD_SIZE` > 1) each process tags a contiguous slice of the covers into its own
+part file beside `out` (`.<out>.shards-<digest>/part-<rank>-of-<world>.jsonl`, written atomically,
+so a rerun of the same job reuses the parts already done); the parts are gathered in rank order
+and rank 0 writes `out`: the same file as one process writes.
 """
 
 from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import json
 import logging
+import os
+import shutil
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch.distributed as dist
+
+from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.data.images import IMAGE_SUFFIXES
 from hiergenre.errors import ConfigError, DataError
 from hiergenre.fileio import atomic_path
 from hiergenre.predictor import DecodeOptions, Prediction, Predictor
+from hiergenre.runtime import shard_slice
+from hiergenre.train.distributed import barrier, init_distributed
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +62,8 @@ class TagSummary:
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
+    """A cover file, or an audio file whose embedded cover is predicted."""
+    return path.suffix.lower() in IMAGE_SUFFIXES + AUDIO_SUFFIXES
 
 
 def _read_list(path: Path) -> list[Path]:
@@ -127,9 +142,9 @@ def check_out(out: str | Path) -> Path:
     """The output path if it ends in .csv or .jsonl and its folder exists (ConfigError if not)."""
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".jsonl"):
-        raise ConfigError(f"--out {out} must end in .csv or .jsonl")
+        raise ConfigError(f"`out` {out} must end in .csv or .jsonl")
     if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+        raise ConfigError(f"`out` {out}: the folder {out.parent} does not exist; create it first")
     return out
 
 
@@ -188,6 +203,8 @@ def tag_library(
     without it the predictions are returned for printing. `progress(done, total)` per batch."""
     if out is not None:
         check_out(out)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress)
     covers = collect_covers(inputs)
     done = [0]
 
@@ -214,3 +231,64 @@ def tag_library(
     else:
         deque(rows(), maxlen=0)
     return TagSummary(len(covers), ok, len(covers) - ok, None if out is None else str(out)), kept
+
+
+def _shards_dir(out: Path, covers: Sequence[Cover], options: DecodeOptions, predictor) -> Path:
+    """The folder of a sharded run's part files: keyed by the covers, the options and the run,
+    so a part is reused only by a rerun of the same job."""
+    h = hashlib.sha256(repr((options, str(predictor.run.run_dir), predictor.backend)).encode())
+    for cover in covers:
+        h.update(f"{cover.path}\0{cover.skip}\n".encode())
+    return out.parent / f".{out.name}.shards-{h.hexdigest()[:12]}"
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress):
+    """`tag_library` as one rank of a torchrun job (see the module doc)."""
+
+    if out is None:
+        raise ConfigError("under torchrun each process tags a part of the covers: pass `out` "
+                          "FILE.csv or FILE.jsonl (rank 0 writes it)")  # fmt: skip
+    joined = dist.is_available() and dist.is_initialized()
+    ctx = init_distributed("cuda" if str(predictor.device).startswith("cuda") else "cpu")
+    covers = collect_covers(inputs)
+    # whole batches of readable covers per rank: each batch is the one a single process runs
+    readable = [i for i, c in enumerate(covers) if c.skip is None]
+    part_of = shard_slice(len(readable), ctx.rank, ctx.world_size, align=batch_size)
+    edges = [readable[j] if j < len(readable) else len(covers)
+             for j in (part_of.start, part_of.stop)]  # fmt: skip
+    lo = 0 if ctx.rank == 0 else edges[0]
+    hi = len(covers) if ctx.rank == ctx.world_size - 1 else edges[1]
+    mine = covers[lo:hi]
+    folder = _shards_dir(Path(out), covers, options, predictor)
+    folder.mkdir(exist_ok=True)
+    part = folder / f"part-{ctx.rank:05d}-of-{ctx.world_size:05d}.jsonl"
+    if not part.is_file():
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress is not None:
+                progress(done[0], len(mine))
+
+        preds = tag_covers(predictor, mine, options, batch_size=batch_size, workers=workers,
+                           progress=step)  # fmt: skip
+        write_rows((prediction_row(p, options.top_k) for p in preds), part)
+    else:
+        log.info("rank %d reuses its finished part %s", ctx.rank, part)
+    rows = _read_jsonl(part)
+    parts: list = [None] * ctx.world_size
+    dist.all_gather_object(parts, rows)  # no shared disk needed between machines
+    every = [row for p in parts for row in p]
+    if ctx.is_main:
+        write_rows(every, Path(out))
+    barrier(ctx)
+    shutil.rmtree(folder, ignore_errors=True)
+    if not joined:
+        dist.destroy_process_group()
+    ok = sum(row["status"] == "ok" for row in every)
+    return TagSummary(len(every), ok, len(every) - ok, str(out)), []

@@ -163,12 +163,12 @@ class BenchmarkConfig:
 
     def __post_init__(self) -> None:
         if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
+            raise ConfigError(f"`epochs` must be at least 1, got {self.epochs}")
         if self.image_size is not None and not 32 <= self.image_size <= 1024:
             raise ConfigError(
-                f"--image-size must be between 32 and 1024 pixels, got {self.image_size}"
+                f"`image_size` must be between 32 and 1024 pixels, got {self.image_size}"
             )
-        check_choice("--device", self.device, DEVICES)
+        check_choice("`device`", self.device, DEVICES)
 
     def plan(self, name: str) -> ModelPlan:
         """The training plan of a model under this config (quick/full, --epochs applied)."""
@@ -189,11 +189,11 @@ def parse_models(text: str | None) -> tuple[str, ...]:
         return ALL_NAMES
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
-        raise ConfigError(f"--models {text!r} names no model: choose from {', '.join(ALL_NAMES)}")
+        raise ConfigError(f"`models` {text!r} names no model: choose from {', '.join(ALL_NAMES)}")
     unknown = [n for n in names if n not in ALL_NAMES]
     if unknown:
         raise ConfigError(
             f"unknown model{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in "
-            f"--models: choose from {', '.join(ALL_NAMES)}"
+            f"`models`: choose from {', '.join(ALL_NAMES)}"
         )
     return tuple(n for n in ALL_NAMES if n in names)

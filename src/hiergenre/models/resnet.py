@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from hiergenre.errors import CheckpointError, check_choice
@@ -32,15 +33,25 @@ from hiergenre.taxonomy import LabelSpace, Taxonomy
 logger = logging.getLogger(__name__)
 
 
+# A failed fetch of the ImageNet weights, once per process: torchvision prints `Downloading: ...`
+# before each try, and offline every try fails the same way, so later models do not try again.
+_FETCH_FAILED: dict[str, str] = {}
+
+
+def _offline_notice(error: str) -> str:
+    return (
+        "ResNet-101 ran WITHOUT ImageNet weights (random init): torchvision could not "
+        f"fetch them ({error}); pass weights_file=PATH (--weights) to fix"
+    )
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A state dict from .safetensors or torch.load(weights_only=True); CheckpointError if bad."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file {path} does not exist: check the --weights path")
+        raise CheckpointError(f"weights file {path} does not exist: check the `weights` path")
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # safetensors and pickle raise many kinds
@@ -60,6 +71,7 @@ class ResNet101Encoder(Encoder):
 
     def __init__(self, weights: str = "imagenet", weights_file: str | None = None):
         super().__init__()
+        # lazy: heavy: torchvision's model zoo is imported only for ResNet-101
         from torchvision.models import resnet101
 
         self.net = resnet101(weights=None)
@@ -82,15 +94,16 @@ class ResNet101Encoder(Encoder):
             return True, None
         if weights == "none":
             return False, None
+        if "error" in _FETCH_FAILED:
+            return False, _offline_notice(_FETCH_FAILED["error"])
         try:
+            # lazy: heavy: torchvision's model zoo is imported only for ResNet-101
             from torchvision.models import ResNet101_Weights
 
             state = ResNet101_Weights.IMAGENET1K_V2.get_state_dict(progress=False)
         except Exception as err:  # offline: URLError, OSError, hash mismatch...
-            return False, (
-                "ResNet-101 ran WITHOUT ImageNet weights (random init): torchvision could not "
-                f"fetch them ({type(err).__name__}); pass weights_file=PATH (--weights) to fix"
-            )
+            _FETCH_FAILED["error"] = type(err).__name__
+            return False, _offline_notice(type(err).__name__)
         self.net.load_state_dict({k: v for k, v in state.items() if not k.startswith("fc.")})
         return True, None
 

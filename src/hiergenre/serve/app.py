@@ -11,6 +11,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.data.images import IMAGE_SUFFIXES, ImageDecodeError
 from hiergenre.errors import ConfigError, HiergenreError, UnknownGenreError
 from hiergenre.predictor import DecodeOptions, Predictor
 from hiergenre.serve.limits import BodyLimit
+from hiergenre.taxonomy.explain import explain_genre
 
 log = logging.getLogger(__name__)
 STATIC = resources.files("hiergenre.serve") / "static"
@@ -39,9 +42,9 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
-            raise ConfigError(f"--port must be between 0 and 65535, got {self.port}")
+            raise ConfigError(f"`port` must be between 0 and 65535, got {self.port}")
         if not self.max_upload_mb > 0:
-            raise ConfigError(f"--max-upload-mb must be positive, got {self.max_upload_mb}")
+            raise ConfigError(f"`max_upload_mb` must be positive, got {self.max_upload_mb}")
         if self.max_files < 1:
             raise ConfigError(f"max_files must be at least 1, got {self.max_files}")
 
@@ -57,13 +60,14 @@ def _read_upload(
     """One uploaded file -> (uint8 (S, S, 3), None), or (None, why it cannot be read), via a
     temporary file and the shared decoder."""
     suffix = Path(upload.filename or "").suffix.lower()
-    path = folder / f"{i}{suffix if suffix in IMAGE_SUFFIXES else '.img'}"
+    known = IMAGE_SUFFIXES + AUDIO_SUFFIXES  # an audio file: its embedded cover
+    path = folder / f"{i}{suffix if suffix in known else '.img'}"
     path.write_bytes(upload.file.read())
     try:
         return predictor.load_pixels(path), None
     except ImageDecodeError as exc:
         detail = f" ({exc.detail})" if exc.detail and exc.reason != "not-an-image" else ""
-        hint = "upload a JPEG, PNG, WebP, GIF, BMP or TIFF cover"
+        hint = "upload a JPEG, PNG, WebP, GIF, BMP or TIFF cover, or an audio file with one"
         return None, f"cannot read the image: {exc.reason}{detail}; {hint}"
 
 
@@ -92,7 +96,6 @@ def _all_failed(results: list[dict]) -> JSONResponse:
 
 
 def _add_routes(app: FastAPI, predictor: Predictor, config: ServeConfig) -> None:
-    from hiergenre.taxonomy.explain import explain_genre
 
     @app.get("/health", summary="Is the model loaded? Which run, model and input size.")
     def health() -> dict:
@@ -162,7 +165,6 @@ def create_app(predictor: Predictor, config: ServeConfig = ServeConfig()) -> Fas
 
 def _version() -> str:
     """The installed package's version (the package facade sits above this layer)."""
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("hiergenre")

@@ -33,7 +33,7 @@ class HeadOnly(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """features (B, D) -> logits (B, K)."""
-        return self.model.head(features)
+        return self.model.head(features.float())  # the cache may hold float16
 
     def node_probs(self, logits: torch.Tensor) -> torch.Tensor:
         return self.model.node_probs(logits)

@@ -15,6 +15,14 @@ a group's albums are among them, so its optimum lies in that span too). The stan
 is folded into the weights at the end, so the result is a plain linear layer
 `logits = features @ weight.T + bias` on the raw features.
 
+Memory: the features are read, never copied whole. They may be float16 or float32, in memory or
+memory-mapped (`hiergenre.featcache`); the mean and std are accumulated over row chunks; with
+fewer albums than features the span's coordinates (n x n) are built from standardised float32
+rows; otherwise (`Rows`) every solver step streams over chunks of `CHUNK_BYTES`, standardising
+each chunk on the fly, so the style probe on 31k covers x 21,232 features x 445 nodes holds the
+features once plus a chunk (`benchmarks/bench_probe_scale.py`). The solver runs on the GPU when
+CUDA is present (`ProbeConfig.device`).
+
 A head is one or more independent groups of output columns (`Group`): a softmax over the classes
 for single-label targets, a sigmoid per node for multi-label targets, and for a hierarchical
 model one group per branch (the children of one parent, fitted on the albums that carry the
@@ -38,6 +46,7 @@ from hiergenre.errors import ConfigError
 from hiergenre.train.config import L2_GRID
 
 log = logging.getLogger(__name__)
+CHUNK_BYTES = 1 << 26  # float32 bytes of one streamed chunk of standardised features
 ABSENT_LOGIT = 20.0
 MIN_DEV = 10  # a branch with fewer dev albums takes the root group's L2 strength
 KINDS = ("softmax", "sigmoid")
@@ -55,6 +64,7 @@ class ProbeConfig:
     patience: int = 2  # stop the grid (strong to weak) after this many worse dev losses in a row
     refit: bool = True
     class_balanced: bool = False  # softmax groups: weight albums by inverse class frequency
+    device: str = "auto"  # where the solver runs: cuda when there is a GPU, else cpu
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,87 @@ def branch_groups(parent_index: np.ndarray, kind: str) -> list[Group]:
     return groups
 
 
+class Rows:
+    """Standardised features of some albums, `(raw[rows] - mean) / std` over one or more raw
+    arrays (float16 or float32, memory-mapped or not), read in float32 chunks and never held
+    whole. Indexing with an array of positions gives the `Rows` of those albums."""
+
+    def __init__(self, segments: list[tuple[np.ndarray, np.ndarray]], mean, std, device="cpu"):
+        self.segments = [(raw, np.asarray(rows, np.int64)) for raw, rows in segments]
+        self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device)
+        self.std = torch.as_tensor(std, dtype=torch.float32, device=device)
+        self.device = device
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return sum(len(r) for _, r in self.segments), int(self.mean.shape[0])
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, at: np.ndarray) -> Rows:
+        at = np.asarray(at, np.int64)
+        out, start = [], 0
+        for raw, rows in self.segments:
+            mine = at[(at >= start) & (at < start + len(rows))] - start
+            if len(mine):
+                out.append((raw, rows[mine]))
+            start += len(rows)
+        return Rows(out, self.mean, self.std, self.device)
+
+    def concat(self, other: Rows) -> Rows:
+        return Rows(self.segments + other.segments, self.mean, self.std, self.device)
+
+    def chunks(self):
+        """(start, float32 tensor (c, D) of standardised rows) over every album, in order."""
+        step = max(1, CHUNK_BYTES // (4 * self.shape[1]))
+        start = 0
+        for raw, rows in self.segments:
+            for i in range(0, len(rows), step):
+                block = np.asarray(raw[rows[i : i + step]], dtype=np.float32)
+                x = torch.from_numpy(block).to(self.device)
+                yield start, x.sub_(self.mean).div_(self.std)
+                start += len(block)
+
+
+def _blocks(x):
+    """(start, tensor) blocks of a design matrix: one for a tensor, chunks for `Rows`."""
+    return x.chunks() if isinstance(x, Rows) else iter([(0, x)])
+
+
+def _logits(x, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """x @ weight.T + bias, streamed when x is `Rows`."""
+    return torch.cat([torch.addmm(bias, block, weight.T) for _, block in _blocks(x)])
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and std (float64) of raw features, accumulated over row chunks."""
+    n, dim = features.shape
+    total, squares = np.zeros(dim), np.zeros(dim)
+    step = max(1, CHUNK_BYTES // (8 * dim))
+    for i in range(0, n, step):
+        block = np.asarray(features[i : i + step], dtype=np.float64)
+        total += block.sum(0)
+        squares += np.square(block).sum(0)
+    mean = total / max(n, 1)
+    return mean, np.sqrt(np.maximum(squares / max(n, 1) - mean * mean, 0.0))
+
+
+def _standardised(features: np.ndarray, mean, std, out: np.ndarray) -> np.ndarray:
+    """(features - mean) / std written into the float32 `out`, chunk by chunk (no float64
+    copy of the whole)."""
+    step = max(1, CHUNK_BYTES // (8 * features.shape[1]))
+    for i in range(0, len(features), step):
+        out[i : i + step] = (np.asarray(features[i : i + step], np.float64) - mean) / std
+    return out
+
+
 def _terms(logits: torch.Tensor, y: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(log loss per album and column, d loss / d logits) of one group: a softmax over the
     columns (rows of y sum to 1) or a sigmoid per column."""
@@ -142,11 +233,19 @@ def _solve(x, y, w, kind, l2, init, max_iter) -> tuple[torch.Tensor, torch.Tenso
 
     @torch.no_grad()
     def closure() -> torch.Tensor:
-        per, resid = _terms(torch.addmm(bias, x, weight.T), y, kind)
-        resid.mul_(share)
-        weight.grad = resid.T @ x + l2 * weight
-        bias.grad = resid.sum(0)
-        return (per * share).sum() + 0.5 * l2 * (weight * weight).sum()
+        loss = 0.5 * l2 * (weight * weight).sum()
+        grad = l2 * weight
+        bias_grad = torch.zeros_like(bias)
+        for start, block in _blocks(x):  # one pass over the features per step
+            part = share[start : start + len(block)]
+            per, resid = _terms(torch.addmm(bias, block, weight.T), y[start : start + len(block)],
+                                kind)  # fmt: skip
+            resid.mul_(part)
+            grad.addmm_(resid.T, block)
+            bias_grad += resid.sum(0)
+            loss = loss + (per * part).sum()
+        weight.grad, bias.grad = grad, bias_grad
+        return loss
 
     opt.step(closure)
     return weight, bias
@@ -168,12 +267,15 @@ def _sample_weights(y: np.ndarray, kind: str, balanced: bool) -> np.ndarray:
     return (y * per_class).sum(1)
 
 
-def _tensors(x: np.ndarray, y: np.ndarray, kind: str, balanced: bool):
+def _tensors(x, y: np.ndarray, kind: str, balanced: bool, device: str = "cpu"):
+    """(x as a float32 tensor on the device, or `Rows` as they are; y; album weights)."""
     if kind == "softmax":
         y = y / y.sum(1, keepdims=True)
     w = _sample_weights(y, kind, balanced)
-    return (torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32),
-            torch.as_tensor(w, dtype=torch.float32))  # fmt: skip
+    if not isinstance(x, Rows):
+        x = torch.as_tensor(x, dtype=torch.float32, device=device)
+    return (x, torch.as_tensor(y, dtype=torch.float32, device=device),
+            torch.as_tensor(w, dtype=torch.float32, device=device))  # fmt: skip
 
 
 def _constant_columns(group: Group, y_tr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,33 +291,35 @@ def _constant_columns(group: Group, y_tr: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.flatnonzero((pos > 0) & (pos < n)), bias
 
 
-def _row_basis(rows: np.ndarray) -> np.ndarray | None:
-    """Orthonormal basis (D, n) of the span of the probe's albums `rows` (n, D) when n is well
-    below D, else None.
+def _row_basis(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(orthonormal basis (D, n) of the span of the probe's albums `rows` (n, D) float32, the
+    albums' coordinates in it (n, n)) when n is well below D, else None.
 
     An L2-regularised linear model's optimal weights lie in the span of its training rows (a part
     orthogonal to it only adds to the penalty), and L-BFGS from a zero start never leaves that
     span, so fitting on the coordinates `rows @ basis` finds the same head at about n / D of the
     cost (3,000 albums on 21,232 features: 14%). One basis serves every group: a branch's albums
     are among the rows, so its optimum lies in their span too, and one QR replaces one per
-    branch (a hierarchical probe has about 100)."""
+    branch (a hierarchical probe has about 100). With rows.T = Q R, the coordinates
+    rows @ Q are R.T: no product with the basis, and no copy of the rows beyond LAPACK's."""
     n, dim = rows.shape
     if n >= 0.8 * dim:
         return None
-    return torch.linalg.qr(torch.as_tensor(rows.T, dtype=torch.float32))[0].numpy()  # (D, n)
+    q, r = torch.linalg.qr(torch.from_numpy(rows).T)  # rows.T is column-major, as LAPACK wants
+    return q.numpy(), np.ascontiguousarray(r.T.numpy())
 
 
 def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[float]]:
     """Fits [(l2, (W, b))] from the strongest L2 down (warm starts) and their dev log losses."""
-    dim, k = train[0].shape[1], train[1].shape[1]
-    init = (torch.zeros(k, dim, dtype=torch.float32), torch.zeros(k, dtype=torch.float32))
+    dim, k, dev_at = train[0].shape[1], train[1].shape[1], train[1].device
+    init = (torch.zeros(k, dim, device=dev_at), torch.zeros(k, device=dev_at))
     fits, scores = [], []
     for l2 in sorted(config.l2_grid, reverse=True):
         init = _solve(*train, kind, l2, init, config.max_iter)
         fits.append((l2, init))
         if dev is not None:
             with torch.no_grad():
-                scores.append(float(_loss(dev[0] @ init[0].T + init[1], dev[1], dev[2], kind)))
+                scores.append(float(_loss(_logits(dev[0], *init), dev[1], dev[2], kind)))
             if len(scores) > config.patience and min(scores) < min(scores[-config.patience :]):
                 break  # dev loss rose for `patience` strengths in a row: weaker ones overfit more
     return fits, scores
@@ -257,14 +361,16 @@ def fit_group(
     if group.kind == "softmax":
         dv, dev_y = dv[dev_y.sum(1) > 0], dev_y[dev_y.sum(1) > 0]
     x_tr, x_dv = x["train"][tr], x["dev"][dv]
-    train = _tensors(x_tr, y_tr[:, keep], group.kind, config.class_balanced)
-    dev = _tensors(x_dv, dev_y, group.kind, False) if len(dv) else None
+    device = _resolve_device(config.device)
+    train = _tensors(x_tr, y_tr[:, keep], group.kind, config.class_balanced, device)
+    dev = _tensors(x_dv, dev_y, group.kind, False, device) if len(dv) else None
     fixed = config.l2_grid[0] if len(config.l2_grid) == 1 else None
     if fallback_l2 is not None and len(dv) < MIN_DEV:
         fixed = fallback_l2  # too few dev albums to choose on: the root group's strength
     if fixed is not None:  # no grid: one fit on train
         l2, losses = fixed, {}
-        best = (torch.zeros(len(keep), train[0].shape[1]), torch.zeros(len(keep)))
+        best = (torch.zeros(len(keep), train[0].shape[1], device=device),
+                torch.zeros(len(keep), device=device))  # fmt: skip
         best = _solve(*train, group.kind, l2, best, config.max_iter)
     else:
         l2, best, losses = _choose(train, dev, group.kind, config, fallback_l2)
@@ -273,14 +379,14 @@ def fit_group(
 
     def raw(fitted) -> tuple[np.ndarray, np.ndarray]:
         w, b = weight.copy(), bias.copy()
-        w[keep], b[keep] = fitted[0].numpy(), fitted[1].numpy()
+        w[keep], b[keep] = fitted[0].cpu().numpy(), fitted[1].cpu().numpy()
         return w, b
 
     held = raw(best)
     if refit:  # warm-started from the train-only fit
-        both_x = np.concatenate([x_tr, x_dv])
+        both_x = x_tr.concat(x_dv) if isinstance(x_tr, Rows) else np.concatenate([x_tr, x_dv])
         both_y = np.concatenate([y_tr[:, keep], dev_y])
-        both = _tensors(both_x, both_y, group.kind, config.class_balanced)
+        both = _tensors(both_x, both_y, group.kind, config.class_balanced, device)
         best = _solve(*both, group.kind, l2, best, config.max_iter)
     return (raw(best) if refit else held), held, record
 
@@ -296,13 +402,22 @@ def fit_probe(
     config = config or ProbeConfig()
     if not config.l2_grid or min(config.l2_grid) <= 0:
         raise ConfigError("the probe's l2_grid needs at least one positive strength")
-    mean = features["train"].mean(0)
-    std = features["train"].std(0)
+    mean, std = _moments(features["train"])
     std = np.where(std > 1e-8, std, 1.0)
-    x = {p: (np.asarray(f, np.float64) - mean) / std for p, f in features.items()}
-    basis = _row_basis(np.concatenate([x["train"], x["dev"]]))
-    if basis is not None:  # every group in the coordinates of the albums' span (see _row_basis)
-        x = {p: v.astype(np.float32) @ basis for p, v in x.items()}
+    n = len(features["train"]) + len(features["dev"])
+    dim = features["train"].shape[1]
+    if n < 0.8 * dim:  # every group in the coordinates of the albums' span (see _row_basis)
+        cut = len(features["train"])
+        rows = np.empty((n, dim), np.float32)
+        _standardised(features["train"], mean, std, rows[:cut])
+        _standardised(features["dev"], mean, std, rows[cut:])
+        spanned = _row_basis(rows)
+        basis, coords = spanned if spanned is not None else (None, rows)
+        del rows, spanned
+        x = {"train": coords[:cut], "dev": coords[cut:]}
+    else:  # streamed: standardised chunk by chunk at every solver step (see `Rows`)
+        basis, device = None, _resolve_device(config.device)
+        x = {p: Rows([(f, np.arange(len(f)))], mean, std, device) for p, f in features.items()}
     size = targets["train"].shape[1]
     shape = (size, x["train"].shape[1])
     final = (np.zeros(shape), np.full(size, -ABSENT_LOGIT))
