@@ -15,6 +15,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(TORCH_PIN) || $(BIN)/pip install "torch>=2.4" "torchvision>=0.19"
 	$(BIN)/pip install -e ".[test]"
+	rm -f $(VENV)/.installed-tool
 	touch $@
 
 # The tool alone (no test extras), for users who want `hiergenre` without the benchmark or tests.
@@ -22,6 +23,7 @@ install: $(VENV)/.installed-tool
 $(VENV)/.installed-tool: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(TORCH_PIN) || $(BIN)/pip install "torch>=2.4" "torchvision>=0.19"
 	$(BIN)/pip install .
+	rm -f $(VENV)/.installed  # a non-editable copy now: make test reinstalls the checkout editable
 	touch $@
 	@echo "installed: $(BIN)/hiergenre --help"
 
