@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from hiergenre import metrics
+from hiergenre import decode, metrics
 from hiergenre.errors import ConfigError, UnknownGenreError
 from hiergenre.taxonomy import (
     KOENIG12,
@@ -250,7 +251,6 @@ def hierarchy_metrics(
     numbers (`level_metrics`) of the levels in `scored_levels` (the levels the model's label
     space has nodes at; None: every level), from node_probs (N, num_nodes) (0 outside the
     space)."""
-    from hiergenre import decode
 
     anc = taxonomy.ancestry_array()
     levels = taxonomy.levels
@@ -320,7 +320,6 @@ def level_metrics(
 
 def decoded_sets(decode, node_probs: np.ndarray, taxonomy: Taxonomy, thresholds=None) -> np.ndarray:
     """(N, num_nodes) bool: the coherent top-down threshold decode of node probabilities."""
-    import torch
 
     threshold = THRESHOLD if thresholds is None else thresholds
     paths = decode.threshold_paths(torch.as_tensor(node_probs), taxonomy, threshold=threshold)
@@ -340,7 +339,6 @@ def choose_thresholds(
     A sub-genre is then named only where the model's probability of it reached its level's
     threshold on dev; otherwise the path stops at the parent. Example: an album labelled only
     Rock, whose P(Hard Rock) is .3, is decoded [Rock] unless a lower level-2 threshold wins."""
-    from hiergenre import decode
 
     anc = taxonomy.ancestry_array()
     true_sets = true_node_sets(label_sets, taxonomy)
@@ -361,7 +359,6 @@ def choose_thresholds(
 
 def greedy_deepest(decode, node_probs: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:
     """(N,) node index where the greedy top-down path ends (-1 for an empty path)."""
-    import torch
 
     return decode.path_ends(decode.greedy_paths(torch.as_tensor(node_probs), taxonomy)).numpy()
 

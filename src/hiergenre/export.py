@@ -8,6 +8,7 @@ model's metadata (`labels` as a JSON list, `image_size`, `output`) and in `<out>
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import logging
@@ -18,7 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from hiergenre.data.images import RESIZE_FILTER
 from hiergenre.errors import CheckpointError, ConfigError
+from hiergenre.fileio import atomic_path, atomic_write_text
+from hiergenre.inference import node_mapper, predict_pixels
+from hiergenre.train import load_run
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -33,7 +38,6 @@ class ExportWrapper(nn.Module):
 
     def __init__(self, model: nn.Module, preprocess):
         super().__init__()
-        from hiergenre.inference import node_mapper
 
         self.model = model
         self.preprocess = preprocess
@@ -54,11 +58,10 @@ def export_onnx(
 ) -> dict:
     """Write `<run_dir>/model.onnx` (or `out`); with `check`, compare onnxruntime's outputs with
     `hiergenre.inference` on the same uint8 pixels and raise CheckpointError beyond 1e-4."""
-    from hiergenre.train import load_run
 
     out = Path(out) if out is not None else Path(run_dir) / "model.onnx"
     if out.suffix != ".onnx":
-        raise ConfigError(f"--out {out} should end in .onnx")
+        raise ConfigError(f"`out` {out} should end in .onnx")
     return write_onnx(load_run(run_dir), out, check, batch)
 
 
@@ -86,7 +89,6 @@ def write_onnx(run, out: Path, check: bool = True, batch: int = 2) -> dict:
 
 def require_onnx() -> None:
     """ConfigError naming the extra to install when onnx or onnxruntime is missing."""
-    import importlib.util
 
     missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
     if missing:
@@ -94,10 +96,8 @@ def require_onnx() -> None:
 
 
 def _write_with_metadata(data: bytes, out: Path, run, output: str) -> None:
+    # lazy: optional: onnx is in the test extra, needed only to export
     import onnx
-
-    from hiergenre.data.images import RESIZE_FILTER
-    from hiergenre.fileio import atomic_path, atomic_write_text
 
     proto = onnx.load_from_string(data)
     space, pre = run.label_space, run.preprocess
@@ -124,9 +124,8 @@ def _write_with_metadata(data: bytes, out: Path, run, output: str) -> None:
 def check_onnx(path: Path, run, batches: tuple[int, ...] = (1, 3)) -> float:
     """Largest |onnxruntime - inference.predict_pixels| over node probabilities of random uint8
     covers fed as RGB in [0, 1], for several batch sizes (dynamic axis)."""
+    # lazy: optional: onnxruntime is needed only to check an export
     import onnxruntime as ort
-
-    from hiergenre.inference import predict_pixels
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     size = run.preprocess.size

@@ -29,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
+from hiergenre.data.store import cache_root
 from hiergenre.errors import ConfigError
 from hiergenre.runtime import batch_for, shard_slice
 
@@ -95,7 +97,6 @@ def compute_store_features(
 
 def _rank_world() -> tuple[int, int]:
     """(rank, world size) of the process group this process joined, else (0, 1)."""
-    import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -127,7 +128,6 @@ def store_features(
     """(features (M, D) of every decoded cover, memory-mapped, in the cache's precision; their
     store rows (M,)), from the cache or computed once (sharded over the ranks of a joined process
     group) and cached. `progress("features", {...})` is called before a computation."""
-    from hiergenre.data.store import cache_root
 
     model = getattr(model, "model", model)
     rows = np.flatnonzero(store.ok)
@@ -140,21 +140,21 @@ def store_features(
     path.parent.mkdir(parents=True, exist_ok=True)
     rank, world = _rank_world()
     part = path.with_name(f"{path.stem}-part-{rank}-of-{world}.npy")
-    mine = rows[shard_slice(len(rows), rank, world)]
+    batch = batch_for(preprocess.size, device)  # shards of whole batches: the same numbers
+    mine = rows[shard_slice(len(rows), rank, world, align=batch)]
     shard = _read(part, len(mine)) if world > 1 else None
     if shard is None:
         if progress is not None:
             progress("features", {"part": "all covers" if world == 1 else f"shard {rank + 1} "
                                   f"of {world}", "n": len(mine)})  # fmt: skip
         model.to(device)
-        shard = compute_store_features(model, preprocess, store, mine, torch.device(device))
+        shard = compute_store_features(model, preprocess, store, mine, torch.device(device), batch)
         shard = shard.numpy().astype(PRECISIONS[precision], copy=False)
         if world > 1:
             _save(part, shard)
     if world == 1:
         _save(path, np.ascontiguousarray(shard))
         return _read(path, len(rows)), rows
-    import torch.distributed as dist
 
     shards: list = [None] * world
     dist.all_gather_object(shards, np.asarray(shard))  # works across machines, no shared disk

@@ -27,7 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from hiergenre.data.images import load_square
 from hiergenre.errors import ConfigError
+from hiergenre.featcache import encoder_is_frozen, select, store_features
 from hiergenre.runtime import batch_for
 from hiergenre.taxonomy import LabelSpace
 
@@ -98,7 +100,6 @@ class Preprocess:
 
     def load(self, path) -> np.ndarray:
         """Decode a cover file to uint8 (size, size, 3) by the resize policy (ImageDecodeError)."""
-        from hiergenre.data.images import load_square
 
         return load_square(path, self.size)
 
@@ -223,7 +224,6 @@ def predict_rows(
     kept = store.usable(np.asarray(rows, dtype=np.int64))
     if len(kept) < len(rows):
         log.warning("leaving out %d rows whose cover failed to decode", len(rows) - len(kept))
-    from hiergenre.featcache import encoder_is_frozen
 
     if encoder_is_frozen(model):  # the memoised features of the same encoder on the same covers
         return _rows_from_features(model, preprocess, store, kept, device)
@@ -243,7 +243,6 @@ def _rows_from_features(model, preprocess, store, kept, device) -> tuple:
     """`predict_rows` for a frozen encoder: its cached features of the covers (`featcache`,
     computed by the same `preprocess` + encoder on first use), then the head. The seconds are
     those of the head alone."""
-    from hiergenre.featcache import select, store_features
 
     feats, every = store_features(model, preprocess, store, device)
     start = time.perf_counter()

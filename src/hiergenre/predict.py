@@ -24,8 +24,11 @@ import numpy as np
 import torch
 
 from hiergenre import decode as dec
+from hiergenre.data.images import ImageDecodeError
 from hiergenre.errors import ConfigError, DataError
+from hiergenre.inference import decode_ahead, predict_pixels
 from hiergenre.taxonomy import Taxonomy
+from hiergenre.train import load_run
 
 log = logging.getLogger(__name__)
 BATCH = 32
@@ -85,7 +88,7 @@ def top_paths(
     if decode not in DECODERS:
         raise ConfigError(f"unknown decoder {decode!r}: choose one of {', '.join(DECODERS)}")
     if top_k < 1:
-        raise ConfigError(f"--top-k must be at least 1, got {top_k}")
+        raise ConfigError(f"`top_k` must be at least 1, got {top_k}")
     if decode == "threshold" and threshold is None:
         threshold = DEFAULT_THRESHOLD
     probs = torch.as_tensor(np.asarray(node_probs, dtype=np.float32))
@@ -132,12 +135,9 @@ def predict_images(
 ) -> list[dict]:
     """Per image: {"image", "paths": the top-k genre paths with the model's probabilities,
     "error"} (an unreadable cover gets its reason and no paths)."""
-    from hiergenre.data.images import ImageDecodeError
-    from hiergenre.inference import decode_ahead, predict_pixels
-    from hiergenre.train import load_run
 
     if top_k < 1:
-        raise ConfigError(f"--top-k must be at least 1, got {top_k}")
+        raise ConfigError(f"`top_k` must be at least 1, got {top_k}")
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""

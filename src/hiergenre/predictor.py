@@ -15,6 +15,7 @@ node probabilities within that tolerance; `benchmarks/results/predict.md` says w
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -22,8 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
 
+from hiergenre.data.images import ImageDecodeError, square_resize, to_rgb
+from hiergenre.data.store import cache_root
+from hiergenre.device import resolve_device
 from hiergenre.errors import ConfigError, DataError, check_choice
+from hiergenre.export import OPSET, require_onnx, write_onnx
+from hiergenre.inference import decode_ahead, predict_pixels
+from hiergenre.predict import (
+    DECODERS,  # the decoders `top_paths` knows
+    run_threshold,
+    top_paths,
+)
+from hiergenre.train import load_run
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +88,6 @@ class Predictions(tuple):
 
     def to_frame(self):
         """One row per cover and path rank: image, rank, path, genre, level, score, error."""
-        import pandas as pd
 
         rows = []
         for item in self:
@@ -99,12 +113,11 @@ class DecodeOptions:
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
-            raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")
-        from hiergenre.predict import DECODERS  # the decoders `top_paths` knows
+            raise ConfigError(f"`top_k` must be at least 1, got {self.top_k}")
 
-        check_choice("--decode", self.decode, DECODERS)
+        check_choice("`decode`", self.decode, DECODERS)
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"--threshold must be between 0 and 1, got {self.threshold}")
+            raise ConfigError(f"`threshold` must be between 0 and 1, got {self.threshold}")
 
 
 BACKENDS = ("torch", "onnx")
@@ -113,14 +126,12 @@ BACKENDS = ("torch", "onnx")
 # --- the one seam to the training package: how a run is loaded, fed and decoded ---------------
 def _open_run(run_dir: Path, which: str, device: str):
     """A `hiergenre.train.LoadedRun` (eval-mode model, taxonomy, preprocess, trained nodes)."""
-    from hiergenre.train import load_run
 
     return load_run(run_dir, which=which, device=device)
 
 
 def _forward(run, pixels: np.ndarray, device: str) -> np.ndarray:
     """uint8 (B, S, S, 3) -> coherent node probabilities (B, num_nodes) (`inference`)."""
-    from hiergenre.inference import predict_pixels
 
     return predict_pixels(run.model, run.preprocess, pixels, batch_size=max(1, len(pixels)),
                           device=device)  # fmt: skip
@@ -129,10 +140,6 @@ def _forward(run, pixels: np.ndarray, device: str) -> np.ndarray:
 def onnx_path(run) -> Path:
     """Where a run's exported graph is cached: keyed by its weights, label space, preprocessing
     and the export's opset, so changed weights are never served by a stale graph."""
-    import hashlib
-
-    from hiergenre.data.store import cache_root
-    from hiergenre.export import OPSET
 
     h = hashlib.sha256(f"{OPSET}:{run.label_space.nodes}:{run.preprocess.to_dict()}".encode())
     h.update(f"{run.model.output}:{tuple(run.trained_nodes)}".encode())
@@ -147,11 +154,9 @@ class OnnxForward:
     the run's exported graph (exported and checked on first use)."""
 
     def __init__(self, run, threads: int | None = None):
-        import torch
-
-        from hiergenre.export import require_onnx, write_onnx
 
         require_onnx()
+        # lazy: optional: onnxruntime (the onnx extra) only for the ONNX backend
         import onnxruntime as ort
 
         path = onnx_path(run)
@@ -161,6 +166,8 @@ class OnnxForward:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         opts.inter_op_num_threads = 1
+        # no busy-waiting between runs: the cover-decoding threads need those cores meanwhile
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
@@ -172,25 +179,14 @@ class OnnxForward:
 
 def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dict]]:
     """`predict.top_paths`, never through genres the run did not train on."""
-    from hiergenre.predict import run_threshold, top_paths
 
     threshold = run_threshold(run, options.decode, options.threshold)
     return top_paths(node_probs, run.taxonomy, options.top_k, decode=options.decode,
                      threshold=threshold, allowed=run.trained_nodes)  # fmt: skip
 
 
-def _device(device: str) -> str:
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    check_choice("--device", device, ("cpu", "cuda", "auto"))
-    return device
-
-
 def _as_sources(images) -> list:
     """One image or a sequence of them -> a list of single images (paths, PIL, (H, W, 3))."""
-    from PIL import Image
 
     if isinstance(images, (str, Path, Image.Image)):
         return [images]
@@ -207,9 +203,9 @@ class Predictor:
     """A run's model kept loaded: `predict` (paths) and `node_probs` (DataFrame)."""
 
     def __init__(self, run, device: str, backend: str = "torch"):
-        check_choice("--backend", backend, BACKENDS)
+        check_choice("`backend`", backend, BACKENDS)
         if backend == "onnx" and device != "cpu":
-            raise ConfigError("--backend onnx runs on the CPU: pass --device cpu (or torch)")
+            raise ConfigError("`backend` onnx runs on the CPU: pass `device` cpu (or torch)")
         self.run = run  # hiergenre.train.LoadedRun: model, config, taxonomy, preprocess, ...
         self.device = device
         self.backend = backend
@@ -227,9 +223,6 @@ class Predictor:
 
     def load_pixels(self, item) -> np.ndarray:
         """One image (path, PIL image or uint8 array) -> uint8 (S, S, 3) at the model's size."""
-        from PIL import Image
-
-        from hiergenre.data.images import square_resize, to_rgb
 
         if isinstance(item, (str, Path)):
             return self.run.preprocess.load(item)
@@ -271,7 +264,7 @@ class Predictor:
         """Predictions in input order; covers are decoded by `workers` threads while the model
         runs on the previous batch. `progress(n)` is called after each batch of n covers."""
         if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+            raise ConfigError(f"`batch_size` must be at least 1, got {batch_size}")
         items = _as_sources(images)
         for batch, probs in self._batches(items, batch_size, max(1, workers)):
             decoded = self.paths_from_probs(probs, options) if len(probs) else []
@@ -291,7 +284,7 @@ class Predictor:
         """(label, coherent node probabilities (num_nodes,) or None, decode error) per image in
         input order, decoded as `iter_predict` does (for callers that decode paths themselves)."""
         if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+            raise ConfigError(f"`batch_size` must be at least 1, got {batch_size}")
         for batch, probs in self._batches(_as_sources(images), batch_size, max(1, workers)):
             rows = iter(probs)
             for label, _, error in batch:
@@ -306,7 +299,6 @@ class Predictor:
     def node_probs(self, images, batch_size: int = 32):
         """A DataFrame (images x genres) of the model's coherent node probabilities; a cover that
         cannot be read gets a row of NaN (see `predict` for the reason)."""
-        import pandas as pd
 
         items = _as_sources(images)
         out = np.full((len(items), self.taxonomy.num_nodes), np.nan, np.float32)
@@ -323,8 +315,6 @@ class Predictor:
     ) -> Iterator[tuple[list, np.ndarray]]:
         """Yield ([(label, pixels, error)], probs of the readable ones) per batch, decoding the next
         batch in a thread pool while the model runs on this one."""
-        from hiergenre.data.images import ImageDecodeError
-        from hiergenre.inference import decode_ahead
 
         def load(i: int) -> tuple[str, np.ndarray | None, str | None]:
             try:
@@ -344,8 +334,8 @@ def load_predictor(
 ) -> Predictor:
     """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda; `backend`
     torch | onnx, see the module doc)."""
-    check_choice("--backend", backend, BACKENDS)
-    dev = "cpu" if backend == "onnx" and device == "auto" else _device(device)
+    check_choice("`backend`", backend, BACKENDS)
+    dev = "cpu" if backend == "onnx" and device == "auto" else resolve_device(device).type
     return Predictor(_open_run(Path(run_dir), which, dev), dev, backend)
 
 

@@ -48,8 +48,11 @@ def _leftovers(run: Path) -> list[str]:
 
 @pytest.fixture
 def run_copy(tmp_path, trained_run) -> Path:
+    """A copy of the trained run as a kill after its last checkpoint leaves it: no summary.json
+    (a finished run is not resumed at all)."""
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
+    (run / "summary.json").unlink()
     return run
 
 

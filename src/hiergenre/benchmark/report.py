@@ -195,6 +195,7 @@ def write_results(
         _write_csv(csv.writer(fh), payload)
     written[2].write_text(markdown(payload, headers, rows), encoding="utf-8")
     if plots:
+        # lazy: heavy: plots import matplotlib; only when plots are written
         from hiergenre import plots as plotting
 
         written += plotting.benchmark_plots(payload, out, preds)

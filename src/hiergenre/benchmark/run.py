@@ -15,10 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hiergenre.baselines import get_baseline
 from hiergenre.benchmark import report
 from hiergenre.benchmark.config import BASELINE_NAMES, BenchmarkConfig, ModelPlan
 from hiergenre.benchmark.setting import Setting, make_setting
+from hiergenre.data import ImageStore
 from hiergenre.evaluate import evaluate_predictions
+from hiergenre.taxonomy import single_label_subset
+from hiergenre.train import DataSpec, ModelSpec, OptimSpec, TrainConfig, load_run, train_from_config
+from hiergenre.train.rescore import model_speed, score_rows
 
 log = logging.getLogger(__name__)
 BASELINE_IMAGE_SIZE = 64
@@ -67,7 +72,6 @@ def _emit(progress, event: str, info: dict) -> None:
 
 def train_config(plan: ModelPlan, setting: Setting, config: BenchmarkConfig):
     """The TrainConfig a plan becomes (data = the benchmark's dataset and saved split)."""
-    from hiergenre.train import DataSpec, ModelSpec, OptimSpec, TrainConfig
 
     space = setting.single_space_name if plan.label_space == "single" else plan.label_space
     weights = config.weights if plan.name == "resnet101" else None
@@ -87,8 +91,6 @@ def run_model(
     name: str, plan: ModelPlan, setting: Setting, config: BenchmarkConfig, run_dir: Path, progress
 ) -> dict:
     """Train one model with `fit` (through `train_from_config`) and evaluate it on the test part."""
-    from hiergenre.train import load_run, train_from_config
-    from hiergenre.train.rescore import model_speed, score_rows
 
     tc = train_config(plan, setting, config)
 
@@ -125,7 +127,6 @@ def run_model(
 
 def _images(setting: Setting, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (M, S, S, 3) covers of the rows that decoded, and those rows."""
-    from hiergenre.data import ImageStore
 
     store = ImageStore.open_or_build(setting.dataset, BASELINE_IMAGE_SIZE)
     rows = store.usable(rows)
@@ -138,8 +139,6 @@ def run_baseline(name: str, setting: Setting) -> dict:
     `prior` is multi-label over every node (the poster's setting); `majority`, `colour-hist-lr`
     and `pca-lda-knn` are single-label over the dataset's single-label classes.
     """
-    from hiergenre.baselines import get_baseline
-    from hiergenre.taxonomy import single_label_subset
 
     baseline = get_baseline(name)
     multilabel = name == "prior"

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hiergenre.data import Split, make_split, resolve_dataset
 from hiergenre.errors import DataError
+from hiergenre.evaluate import scoring_classes
 from hiergenre.taxonomy import (
     KOENIG12,
     LabelSpace,
@@ -68,7 +70,6 @@ class Setting:
 
 def choose_classes(label_sets: list[list[str]], taxonomy: Taxonomy) -> tuple[LabelSpace, str]:
     """The single-label classes and the label space the single-label model trains on."""
-    from hiergenre.evaluate import scoring_classes
 
     classes = scoring_classes(label_sets, taxonomy)
     if classes.name == "koenig12":
@@ -86,7 +87,6 @@ def choose_classes(label_sets: list[list[str]], taxonomy: Taxonomy) -> tuple[Lab
 
 def make_setting(config, out: Path, progress=None) -> Setting:
     """Load the dataset, make (or reuse) the one split, and fix the label spaces."""
-    from hiergenre.data import Split, make_split, resolve_dataset
 
     taxonomy = load_taxonomy()
     dataset = resolve_dataset(config.data, taxonomy)

@@ -14,6 +14,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import mutagen
+from mutagen.flac import FLAC
+from mutagen.flac import Picture as FlacPicture
+from mutagen.id3 import ID3
+from mutagen.mp4 import MP4, MP4Cover
+
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".mp3", ".flac", ".m4a", ".mp4", ".m4b", ".ogg", ".oga", ".opus")
@@ -40,7 +46,6 @@ def is_audio(path: str | Path) -> bool:
 
 def open_audio(path: str | Path):
     """The mutagen object of an audio file (tags, stream info); AudioReadError if unreadable."""
-    import mutagen
 
     try:
         audio = mutagen.File(path)
@@ -53,10 +58,6 @@ def open_audio(path: str | Path):
 
 def pictures(audio) -> list[Picture]:
     """Every picture embedded in a mutagen object, in file order."""
-    from mutagen.flac import FLAC
-    from mutagen.flac import Picture as FlacPicture
-    from mutagen.id3 import ID3
-    from mutagen.mp4 import MP4, MP4Cover
 
     tags = audio.tags
     if isinstance(audio, FLAC):

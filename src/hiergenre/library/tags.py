@@ -15,6 +15,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from mutagen.flac import FLAC
+from mutagen.id3 import ID3, TCON, ID3FileType, ID3NoHeaderError
+from mutagen.mp4 import MP4
+
 from hiergenre.data.audio import FRONT_COVER, AudioReadError, open_audio, pictures
 
 log = logging.getLogger(__name__)
@@ -49,8 +53,6 @@ def _first(values) -> str:
 
 def _fields(audio) -> tuple[str, str, tuple[str, ...]]:
     """(album, album artist or artist, genres) of a mutagen object."""
-    from mutagen.id3 import ID3
-    from mutagen.mp4 import MP4
 
     tags = audio.tags
     if tags is None:
@@ -95,8 +97,6 @@ def read_track(path: str | Path) -> Track:
 
 def write_genres(path: str | Path, kind: type, genres: tuple[str, ...], id3v23_sep: str) -> None:
     """Set the genre tag of the file at `path` (a file of mutagen class `kind`) to `genres`."""
-    from mutagen.flac import FLAC
-    from mutagen.mp4 import MP4
 
     if _is_id3(kind):
         _write_id3(Path(path), genres, id3v23_sep)
@@ -116,14 +116,12 @@ def write_genres(path: str | Path, kind: type, genres: tuple[str, ...], id3v23_s
 
 
 def _is_id3(kind: type) -> bool:
-    from mutagen.id3 import ID3FileType
 
     return issubclass(kind, ID3FileType)
 
 
 def _write_id3(path: Path, genres: tuple[str, ...], sep: str) -> None:
     """TCON of an ID3v2 tag, keeping the tag's version (2.3 stays 2.3; 2.2 is written as 2.3)."""
-    from mutagen.id3 import ID3, TCON, ID3NoHeaderError
 
     try:
         version = ID3(path).version[1]

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mutagen import MutagenError
+
 from hiergenre.library.ledger import (
     Ledger,
     apply_delta,
@@ -59,7 +61,6 @@ def _replace(path: Path, tmp: Path) -> None:
 
 def write_track(track: Track, genres: tuple[str, ...], sep: str, ledger: Ledger) -> str | None:
     """Write `genres` into one file through the ledger; None, or why the file was skipped."""
-    from mutagen import MutagenError
 
     path = track.path.resolve()  # a symlinked track: write its target, keep the link
     tmp = temp_name(path)

@@ -16,6 +16,7 @@ import torch
 
 from hiergenre.errors import ConfigError, check_choice
 from hiergenre.models.base import Encoder
+from hiergenre.models.style import DEFAULT_LAYERS, StyleEncoder
 
 FEATURES = ("pooled", "style", "pooled+style")
 
@@ -59,7 +60,6 @@ def encoder_flags(encoder: Encoder) -> tuple[bool | None, str | None]:
 
 def style_layers(backbone: str, encoder: Encoder) -> tuple[str, ...]:
     """The early layers whose Gram statistics make the style features of a backbone."""
-    from hiergenre.models.style import DEFAULT_LAYERS
 
     if backbone in DEFAULT_LAYERS:
         return DEFAULT_LAYERS[backbone]
@@ -67,7 +67,7 @@ def style_layers(backbone: str, encoder: Encoder) -> tuple[str, ...]:
     if info is not None:  # a timm network: its first four feature stages (lite0 taps all seven,
         # measured on real covers; other networks' later stages were not measured)
         return tuple(f"net.{module}" for module in info.module_name()[:4])
-    raise ConfigError(f"no style layers known for {backbone!r}: use --features pooled")
+    raise ConfigError(f"no style layers known for {backbone!r}: use `features` pooled")
 
 
 def feature_encoder(
@@ -79,9 +79,8 @@ def feature_encoder(
 ) -> Encoder:
     """The encoder computing the `features` choice on top of a backbone's encoder; `layers` and
     `max_channels` override the style encoder's defaults (`style_layers`, StyleEncoder's)."""
-    from hiergenre.models.style import StyleEncoder
 
-    check_choice("--features", features, FEATURES)
+    check_choice("`features`", features, FEATURES)
     if features == "pooled":
         return encoder
     layers = tuple(layers or style_layers(backbone, encoder))

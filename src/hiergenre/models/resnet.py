@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from hiergenre.errors import CheckpointError, check_choice
@@ -48,11 +49,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A state dict from .safetensors or torch.load(weights_only=True); CheckpointError if bad."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file {path} does not exist: check the --weights path")
+        raise CheckpointError(f"weights file {path} does not exist: check the `weights` path")
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # safetensors and pickle raise many kinds
@@ -72,6 +71,7 @@ class ResNet101Encoder(Encoder):
 
     def __init__(self, weights: str = "imagenet", weights_file: str | None = None):
         super().__init__()
+        # lazy: heavy: torchvision's model zoo is imported only for ResNet-101
         from torchvision.models import resnet101
 
         self.net = resnet101(weights=None)
@@ -97,6 +97,7 @@ class ResNet101Encoder(Encoder):
         if "error" in _FETCH_FAILED:
             return False, _offline_notice(_FETCH_FAILED["error"])
         try:
+            # lazy: heavy: torchvision's model zoo is imported only for ResNet-101
             from torchvision.models import ResNet101_Weights
 
             state = ResNet101_Weights.IMAGENET1K_V2.get_state_dict(progress=False)

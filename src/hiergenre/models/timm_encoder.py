@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def _create(model_name: str, pretrained: bool, drop_rate: float) -> torch.nn.Module:
+    # lazy: heavy: importing timm takes about a second; only timm-backed models need it
     import timm
 
     try:
@@ -59,10 +60,11 @@ class TimmEncoder(Encoder):
     ):
         super().__init__()
         if not model_name:
-            raise ConfigError("name the timm model: --encoder timm/<name>, e.g. timm/resnet50")
+            raise ConfigError("name the timm model: `encoder` timm/<name>, e.g. timm/resnet50")
         self.model_name = model_name
         self.net = _create(model_name, False, drop_rate)
         self.pretrained, self.notice = self._load(weights, weights_file, drop_rate)
+        # lazy: heavy: importing timm takes about a second; only timm-backed models need it
         from timm.data import resolve_model_data_config
 
         data = resolve_model_data_config(self.net)
@@ -107,6 +109,7 @@ class TimmEncoder(Encoder):
 
 def _unavailable(url: str, timeout: float = 3.0) -> str | None:
     """Why the hub cannot serve `url` (one HEAD request, no retries), or None when it can."""
+    # lazy: heavy: comes with timm; only hub weights need it
     from huggingface_hub import get_hf_file_metadata
 
     try:
@@ -123,6 +126,7 @@ def hub_weights(pretrained_cfg: dict) -> str:
     request without retries first, so an offline machine or a hub answering 5xx fails at once
     instead of `hf_hub_download` retrying with backoff for ~25 s.
     """
+    # lazy: heavy: comes with timm; only hub weights need it
     from huggingface_hub import constants, hf_hub_download, hf_hub_url
 
     hub_id = pretrained_cfg.get("hf_hub_id")

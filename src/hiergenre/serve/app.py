@@ -11,6 +11,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from hiergenre.data.images import IMAGE_SUFFIXES, ImageDecodeError
 from hiergenre.errors import ConfigError, HiergenreError, UnknownGenreError
 from hiergenre.predictor import DecodeOptions, Predictor
 from hiergenre.serve.limits import BodyLimit
+from hiergenre.taxonomy.explain import explain_genre
 
 log = logging.getLogger(__name__)
 STATIC = resources.files("hiergenre.serve") / "static"
@@ -40,9 +42,9 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
-            raise ConfigError(f"--port must be between 0 and 65535, got {self.port}")
+            raise ConfigError(f"`port` must be between 0 and 65535, got {self.port}")
         if not self.max_upload_mb > 0:
-            raise ConfigError(f"--max-upload-mb must be positive, got {self.max_upload_mb}")
+            raise ConfigError(f"`max_upload_mb` must be positive, got {self.max_upload_mb}")
         if self.max_files < 1:
             raise ConfigError(f"max_files must be at least 1, got {self.max_files}")
 
@@ -94,7 +96,6 @@ def _all_failed(results: list[dict]) -> JSONResponse:
 
 
 def _add_routes(app: FastAPI, predictor: Predictor, config: ServeConfig) -> None:
-    from hiergenre.taxonomy.explain import explain_genre
 
     @app.get("/health", summary="Is the model loaded? Which run, model and input size.")
     def health() -> dict:
@@ -164,7 +165,6 @@ def create_app(predictor: Predictor, config: ServeConfig = ServeConfig()) -> Fas
 
 def _version() -> str:
     """The installed package's version (the package facade sits above this layer)."""
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("hiergenre")

@@ -19,7 +19,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from hiergenre.device import resolve_device
 from hiergenre.evaluate import PRIMARY
+from hiergenre.featcache import encoder_is_frozen
 from hiergenre.fileio import atomic_append_line, atomic_write_text
 from hiergenre.train import build
 from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
@@ -31,8 +33,12 @@ from hiergenre.train.distributed import (
     init_distributed,
 )
 from hiergenre.train.evaluation import evaluate_part
-from hiergenre.train.inputs import TrainData, sample_weights
+from hiergenre.train.features import HeadOnly, feature_data, fit_reduction
+from hiergenre.train.headfit import fit_head, held_out_head, uses_probe
+from hiergenre.train.inputs import TrainData, image_data, sample_weights
 from hiergenre.train.loop import train_one_epoch
+from hiergenre.train.probe import ProbeConfig
+from hiergenre.train.record import make_record
 from hiergenre.train.summary import RunResult, write_summary
 
 log = logging.getLogger(__name__)
@@ -208,7 +214,7 @@ def train_epochs(r: Runner, state: RunState, progress: Progress) -> tuple[str, s
         line = run_epoch(r, state, epoch, progress)
         if line is None:
             return "diverged", (
-                f"the training loss became non-finite in epoch {epoch}: lower --lr; the last "
+                f"the training loss became non-finite in epoch {epoch}: lower `lr`; the last "
                 f"good checkpoint (epoch {state.epoch}) is kept in {r.run_dir}"
             )
         metric = line["dev"].get(primary, float("nan"))
@@ -232,8 +238,6 @@ def train_epochs(r: Runner, state: RunState, progress: Progress) -> tuple[str, s
 
 def probe_epoch(r: Runner, state: RunState, progress: Progress) -> tuple[str, str]:
     """The head fitted as a linear probe (train/headfit.py): one "epoch", saved as `best`."""
-    from hiergenre.train.headfit import fit_head, held_out_head
-    from hiergenre.train.probe import ProbeConfig
 
     start = time.perf_counter()
     balanced = build.resolved_balance(r.config, r.model.output) == "class-balanced"
@@ -265,10 +269,8 @@ def fit_data(
     """Train `model` on prepared data into `run_dir` (see module doc); the core of `fit`."""
     start = time.perf_counter()
     run_dir = Path(run_dir)
-    ctx = ctx or init_distributed(
-        "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
-    )
-    device = build.pick_device(config.device, ctx)
+    ctx = ctx or init_distributed(resolve_device(config.device).type)
+    device = resolve_device(config.device, ctx.local_rank)
     model.to(device)
     space = model.label_space
     meta = {"taxonomy_digest": space.taxonomy.digest, "label_space": space.fingerprint(),
@@ -302,17 +304,10 @@ def fit(
     """Train a GenreModel on a Dataset and Split into `run_dir`; frozen encoders train on cached
     features. Writes the run's record (`run.json`); returns the RunResult (`summary.json` holds
     the same and more)."""
-    from hiergenre.featcache import encoder_is_frozen
-    from hiergenre.train.features import HeadOnly, feature_data, fit_reduction
-    from hiergenre.train.headfit import uses_probe
-    from hiergenre.train.inputs import image_data
-    from hiergenre.train.record import make_record
 
     config = with_image_size(config, model)
-    ctx = init_distributed(
-        "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
-    )
-    device = build.pick_device(config.device, ctx)
+    ctx = init_distributed(resolve_device(config.device).type)
+    device = resolve_device(config.device, ctx.local_rank)
     record = make_record(model, config, dataset, split)
     frozen = encoder_is_frozen(model)  # features are computed once, so never augmented
     data, store, rows = image_data(model, dataset, split, record.preprocess,

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from hiergenre.models.base import ProbeHead
+from hiergenre.models.heads import HierarchicalHead
 from hiergenre.train.probe import (
     Group,
     ProbeConfig,
@@ -40,8 +42,6 @@ def uses_probe(model: nn.Module, solver: str, frozen: bool) -> bool:
 
 
 def _linear_of(head: nn.Module) -> nn.Linear | None:
-    from hiergenre.models.base import ProbeHead
-    from hiergenre.models.heads import HierarchicalHead
 
     if isinstance(head, (HierarchicalHead, ProbeHead)):
         return head.linear
@@ -70,7 +70,6 @@ def multi_hot(output: str, targets: np.ndarray, size: int) -> np.ndarray:
 @torch.no_grad()
 def install(model: nn.Module, fit: ProbeFit) -> None:
     """Copy a fitted probe (weight (K, D), bias (K,) on raw features) into the model's head."""
-    from hiergenre.models.base import ProbeHead
 
     head = getattr(model, "model", model).head
     linear = _linear_of(head)

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
+from hiergenre.data.loader import CoverDataset, train_transform
+from hiergenre.data.store import ImageStore
 from hiergenre.errors import DataError
 from hiergenre.evaluate import Scoring
 from hiergenre.inference import Preprocess
@@ -89,8 +91,6 @@ def image_data(
     scoring: Scoring | None = None,
 ) -> tuple:  # fmt: skip
     """TrainData over decoded covers, plus the store and the rows of each part."""
-    from hiergenre.data.loader import CoverDataset, train_transform
-    from hiergenre.data.store import ImageStore
 
     space = model.label_space
     labels = dataset.label_sets
@@ -102,7 +102,7 @@ def image_data(
         if part == "train" and len(rows[part]) == 0:
             raise DataError(
                 "the training split is empty for this model's label space: "
-                "check --split and --label-space"
+                "check `split` and `label_space`"
             )
         augmenting = part == "train" and augment
         transform = Augmented(train_transform() if augmenting else None, preprocess)

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from hiergenre.errors import CheckpointError
+from hiergenre.evaluate import Scoring, default_classes, scoring_classes
 from hiergenre.fileio import atomic_write_json
 from hiergenre.inference import Preprocess, preprocess_for
 from hiergenre.taxonomy import LabelSpace, Taxonomy
@@ -58,7 +59,6 @@ class RunRecord:
 
     def scoring(self, taxonomy: Taxonomy):
         """The `evaluate.Scoring` of this run."""
-        from hiergenre.evaluate import Scoring
 
         return Scoring(self.classes_space(taxonomy), self.scored_nodes)
 
@@ -108,7 +108,6 @@ class LoadedRun:
 
 def legacy_record(model, config, taxonomy: Taxonomy) -> RunRecord:
     """What a run without run.json is taken to be: its label space trained, scored on it."""
-    from hiergenre.evaluate import default_classes
 
     classes = default_classes(model.label_space)
     nodes = tuple(model.label_space.nodes)
@@ -118,7 +117,6 @@ def legacy_record(model, config, taxonomy: Taxonomy) -> RunRecord:
 
 def make_record(model, config, dataset, split) -> RunRecord:
     """The record of a run training `model` on `dataset` with `split` (see module doc)."""
-    from hiergenre.evaluate import scoring_classes
 
     tax = model.label_space.taxonomy
     labels = dataset.label_sets

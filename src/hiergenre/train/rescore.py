@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hiergenre.data import Split, load_dataset, resolve_dataset
+from hiergenre.data.importer import covers_among
+from hiergenre.data.store import ImageStore
 from hiergenre.errors import DataError
+from hiergenre.evaluate import TASK_OF_OUTPUT, score_node_probs, scoring_classes
+from hiergenre.inference import measure_speed, predict_rows
+from hiergenre.train.record import closed_nodes
+from hiergenre.train.runs import load_run
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +31,6 @@ def score_rows(run, dataset, rows: np.ndarray, device: str = "cpu", *, classes=N
                present=None) -> tuple[dict, np.ndarray, np.ndarray, float]:  # fmt: skip
     """Metrics of a LoadedRun on dataset rows (decoded covers only), with node probs (M, N),
     the rows scored (M,) and the forward seconds."""
-    from hiergenre.data.store import ImageStore
-    from hiergenre.evaluate import TASK_OF_OUTPUT, score_node_probs
-    from hiergenre.inference import predict_rows
 
     store = ImageStore.open_or_build(dataset, run.preprocess.size)
     probs, kept, seconds = predict_rows(run.model, run.preprocess, store, rows, device=device)
@@ -50,8 +54,6 @@ def model_speed(run, dataset, rows: np.ndarray, device: str = "cpu"):
     img/s column, measured the same way for every model (warm, batch size recorded). Scoring
     time says nothing about it: a frozen encoder's scores read cached features, and the first
     forward of a process is several times slower than the next."""
-    from hiergenre.data.store import ImageStore
-    from hiergenre.inference import measure_speed
 
     store = ImageStore.open_or_build(dataset, run.preprocess.size)
     rows = store.usable(np.sort(np.asarray(rows, dtype=np.int64)))[:SPEED_SAMPLE]
@@ -60,18 +62,17 @@ def model_speed(run, dataset, rows: np.ndarray, device: str = "cpu"):
 
 def run_dataset(run):
     """The run's own dataset from its record (absolute path, checked against its digest)."""
-    from hiergenre.data import resolve_dataset
 
     path = run.record.data_path if run.record else run.config.data.path
     if path is not None and not Path(path).is_dir():
         raise DataError(
-            f"the run's dataset {path} is gone: restore it, or pass --data to score another"
+            f"the run's dataset {path} is gone: restore it, or pass `data` to score another"
         )
     dataset = resolve_dataset(path, run.taxonomy)
     if run.record and run.record.data_digest and dataset.digest != run.record.data_digest:
         raise DataError(
             f"the dataset at {dataset.root} changed since {run.run_dir} was trained "
-            "(its digest differs): its test part is no longer the run's; pass --data to score "
+            "(its digest differs): its test part is no longer the run's; pass `data` to score "
             "every album of it instead"
         )
     return dataset
@@ -80,8 +81,6 @@ def run_dataset(run):
 def training_covers(run, dataset) -> np.ndarray:
     """Rows of `dataset` whose cover is one the run trained or chose its model on (its train and
     dev parts), found by content (`data.importer.covers_among`), whatever their names or ids."""
-    from hiergenre.data import Split
-    from hiergenre.data.importer import covers_among
 
     own = run_dataset(run)
     split = Split.load(Path(run.run_dir) / "split.json")
@@ -107,7 +106,7 @@ def _other_rows(run, dataset, include_train: bool) -> tuple[np.ndarray, dict]:
                 "out (--include-train keeps them)")  # fmt: skip
         if len(rows) == 0:
             raise DataError(f"{found}: all of them, so none is left to score; pass "
-                            "--include-train to score them anyway")  # fmt: skip
+                            "`include_train` to score them anyway")  # fmt: skip
     part = "all" if len(rows) == len(dataset) else "all but the run's training covers"
     return rows, {"note": note, "training_covers": len(seen), "part": part}
 
@@ -116,10 +115,6 @@ def evaluate_run(run_dir, data: str | None = None, device: str = "cpu", *,
                  include_train: bool = False) -> dict:  # fmt: skip
     """Re-evaluate a trained run: on its own split's test part, or on the albums of `data` (its
     covers of the run's train and dev parts left out unless `include_train`)."""
-    from hiergenre.data import Split, load_dataset
-    from hiergenre.evaluate import scoring_classes
-    from hiergenre.train.record import closed_nodes
-    from hiergenre.train.runs import load_run
 
     run = load_run(run_dir, device=device)
     extra: dict = {}

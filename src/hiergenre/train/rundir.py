@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 
+from hiergenre.data.splits import PARTS, RATIOS
 from hiergenre.errors import DataError
 from hiergenre.runfolder import (  # noqa: F401 (the train package's names for them)
     ARTIFACTS,
@@ -27,7 +28,6 @@ def min_albums(ratios: tuple[float, ...]) -> int:
 
 def check_split(split, dataset) -> None:
     """DataError naming the minimum dataset size when a part of the split is empty."""
-    from hiergenre.data.splits import PARTS, RATIOS
 
     sizes = {p: len(split.part(p)) for p in PARTS}
     empty = [p for p in PARTS if sizes[p] == 0]
@@ -39,5 +39,5 @@ def check_split(split, dataset) -> None:
         f"the {split.mode} split of {len(dataset)} albums leaves the {' and '.join(empty)} "
         f"part{'s' if len(empty) > 1 else ''} empty (train {sizes['train']}, dev "
         f"{sizes['dev']}, test {sizes['test']}): it needs at least {min_albums(ratios)} {what}; "
-        "add covers or pass a split file with --split"
+        "add covers or pass a split file with `split`"
     )

@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hiergenre.data import SPLIT_MODES, Split, make_split, resolve_dataset
 from hiergenre.errors import CheckpointError, ConfigError
+from hiergenre.models import get_model, make_config, model_config_class
+from hiergenre.models.frozen import FlipAveraged
 from hiergenre.taxonomy import LabelSpace, Taxonomy, load_taxonomy
 from hiergenre.train.checkpoint import load_checkpoint
 from hiergenre.train.config import (
@@ -28,6 +31,10 @@ from hiergenre.train.config import (
     validate_config,
     with_image_size,
 )
+from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
+from hiergenre.train.fit import fit
+from hiergenre.train.record import LoadedRun, closed_nodes, legacy_record, read_record
+from hiergenre.train.rundir import check_split, check_unfinished, prepare_run_dir
 from hiergenre.train.summary import RunResult
 
 log = logging.getLogger(__name__)
@@ -51,7 +58,6 @@ def build_model(
 ):
     """The GenreModel a config names (label space `auto`: the model's own default; `trained`:
     the nodes present in the training albums, `trained_nodes`)."""
-    from hiergenre.models import get_model, model_config_class
 
     space = None if config.model.label_space == "auto" else config.model.label_space
     if space == TRAINED:
@@ -63,7 +69,7 @@ def build_model(
     if config.model.weights is not None:
         if not Path(config.model.weights).is_file():
             raise ConfigError(
-                f"weights file {config.model.weights} does not exist: check --weights"
+                f"weights file {config.model.weights} does not exist: check `weights`"
             )
         options["weights_file"] = str(config.model.weights)
     frozen = config.model.frozen  # None: the model's own default (lite0, style, timm: frozen)
@@ -74,13 +80,11 @@ def build_model(
     if frozen and not getattr(model, "encoder_frozen", False):
         model.freeze_encoder()
     if flip_features(config, model):
-        from hiergenre.models.frozen import FlipAveraged
-
         model.encoder = FlipAveraged(model.encoder)
     need = max((getattr(m, "min_size", 0) for m in model.modules()), default=0)
     size = image_size(config, model)
     if size < need:  # its pooling stack would shrink the image to nothing
-        raise ConfigError(f"--image-size {size} is too small for "
+        raise ConfigError(f"`image_size` {size} is too small for "
                           f"{config.model.name}: use at least {need} pixels")  # fmt: skip
     return model
 
@@ -94,7 +98,6 @@ def flip_features(config: TrainConfig, model) -> bool:
 
 def resolve_split(config: TrainConfig, dataset, taxonomy: Taxonomy, output: str):
     """A split file, or a split made by mode (`auto` by the model's output)."""
-    from hiergenre.data import SPLIT_MODES, Split, make_split
 
     mode = config.data.split
     if mode == "auto":
@@ -104,7 +107,7 @@ def resolve_split(config: TrainConfig, dataset, taxonomy: Taxonomy, output: str)
                           group_aware=config.data.group_aware)  # fmt: skip
     if not Path(mode).is_file():
         raise ConfigError(
-            f"--split {mode!r} is neither a split file nor a mode ({', '.join(SPLIT_MODES)})"
+            f"`split` {mode!r} is neither a split file nor a mode ({', '.join(SPLIT_MODES)})"
         )
     return Split.load(mode)
 
@@ -124,7 +127,6 @@ def _read_run(run_dir: Path) -> tuple[TrainConfig, Taxonomy]:
 
 def planned_output(config: TrainConfig) -> str:
     """The output type the configured model will have, without building it."""
-    from hiergenre.models import make_config
 
     if config.model.name == "hierarchical":
         return "hierarchical"
@@ -154,11 +156,6 @@ def train_from_config(
     """Train the run a config describes into `run_dir`; `resume` continues the run saved there
     (its own config and split; `epochs` may extend it); `overwrite` clears a finished or
     interrupted run there first (without either, a folder holding a run is refused)."""
-    from hiergenre.data import Split, resolve_dataset
-    from hiergenre.train.distributed import cleanup, init_distributed, is_main_process
-    from hiergenre.train.fit import fit
-    from hiergenre.train.record import closed_nodes, read_record
-    from hiergenre.train.rundir import check_split, check_unfinished, prepare_run_dir
 
     run_dir = Path(run_dir)
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
@@ -195,7 +192,6 @@ def train_from_config(
 def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu"):
     """The trained run in `run_dir` as a `LoadedRun` (eval-mode model, config, taxonomy, label
     space, preprocess, trained nodes, scoring classes), from any working directory."""
-    from hiergenre.train.record import LoadedRun, legacy_record, read_record
 
     run_dir = Path(run_dir)
     config, taxonomy = _read_run(run_dir)

@@ -13,6 +13,7 @@ from hiergenre.fileio import atomic_write_text, json_safe
 from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
 from hiergenre.train.distributed import barrier
 from hiergenre.train.evaluation import final_part, tune_thresholds
+from hiergenre.train.headfit import held_out_head
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ def _mean_speed(run_dir) -> float | None:
 
 def _dev_head(r):
     """The head to score dev with: a refitted probe's train-only fit (train/headfit.py)."""
-    from hiergenre.train.headfit import held_out_head
 
     if r.probe_fit is None:
         return contextlib.nullcontext()
