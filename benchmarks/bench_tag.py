@@ -233,8 +233,9 @@ def min_prob_check(args, tmp: Path) -> list[str]:
         f"- undo: byte-identical: {identical}",
         f"- command: `.venv/bin/python benchmarks/bench_tag.py --minprob-run RUN --min-prob "
         f"{args.min_prob}` (RUN: `hiergenre train hierarchical --encoder lite0 --data C2G "
-        "--image-size 224 --group-aware`, C2G imported with `hiergenre data import` from a CSV "
-        "of cover2genres' genres|styles, `--unknown drop`)",
+        f"--image-size {config['data']['image_size']} --no-flip --group-aware`, C2G imported "
+        "with `hiergenre data import` from a CSV of cover2genres' genres|styles, "
+        "`--unknown drop`)",
         "",
     ]
 

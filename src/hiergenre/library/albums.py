@@ -17,7 +17,6 @@ from hiergenre.data.audio import is_audio
 from hiergenre.data.images import IMAGE_SUFFIXES
 from hiergenre.errors import DataError
 from hiergenre.library.tags import Track, read_track
-from hiergenre.library.write import is_temp
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,8 @@ class Skipped:
 
 
 def audio_files(root: str | Path) -> list[Path]:
-    """The audio files of a library folder (recursive, sorted), or the file itself."""
+    """The audio files of a library folder (recursive, sorted, hidden ones left out), or the
+    file itself."""
     root = Path(root)
     if root.is_file():
         return [root]
@@ -64,7 +64,13 @@ def audio_files(root: str | Path) -> list[Path]:
         raise DataError(
             f"{root} is not a folder or an audio file: give your music library's folder"
         )
-    return sorted(p for p in root.rglob("*") if p.is_file() and is_audio(p) and not is_temp(p))
+    found = root.rglob("*")
+    return sorted(p for p in found if p.is_file() and is_audio(p) and not _hidden(p, root))
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    """A hidden file or folder below root (write's temporary copies are hidden files)."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def _sidecar(folders: list[Path]) -> Path | None:
