@@ -142,9 +142,9 @@ def check_out(out: str | Path) -> Path:
     """The output path if it ends in .csv or .jsonl and its folder exists (ConfigError if not)."""
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".jsonl"):
-        raise ConfigError(f"--out {out} must end in .csv or .jsonl")
+        raise ConfigError(f"`out` {out} must end in .csv or .jsonl")
     if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+        raise ConfigError(f"`out` {out}: the folder {out.parent} does not exist; create it first")
     return out
 
 
@@ -251,7 +251,7 @@ def _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress)
     """`tag_library` as one rank of a torchrun job (see the module doc)."""
 
     if out is None:
-        raise ConfigError("under torchrun each process tags a part of the covers: pass --out "
+        raise ConfigError("under torchrun each process tags a part of the covers: pass `out` "
                           "FILE.csv or FILE.jsonl (rank 0 writes it)")  # fmt: skip
     joined = dist.is_available() and dist.is_initialized()
     ctx = init_distributed("cuda" if str(predictor.device).startswith("cuda") else "cpu")

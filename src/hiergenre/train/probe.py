@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hiergenre.device import resolve_device
 from hiergenre.errors import ConfigError
 from hiergenre.train.config import L2_GRID
 
@@ -175,12 +176,6 @@ def _blocks(x):
 def _logits(x, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """x @ weight.T + bias, streamed when x is `Rows`."""
     return torch.cat([torch.addmm(bias, block, weight.T) for _, block in _blocks(x)])
-
-
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def _moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -361,7 +356,7 @@ def fit_group(
     if group.kind == "softmax":
         dv, dev_y = dv[dev_y.sum(1) > 0], dev_y[dev_y.sum(1) > 0]
     x_tr, x_dv = x["train"][tr], x["dev"][dv]
-    device = _resolve_device(config.device)
+    device = resolve_device(config.device).type
     train = _tensors(x_tr, y_tr[:, keep], group.kind, config.class_balanced, device)
     dev = _tensors(x_dv, dev_y, group.kind, False, device) if len(dv) else None
     fixed = config.l2_grid[0] if len(config.l2_grid) == 1 else None
@@ -416,7 +411,7 @@ def fit_probe(
         del rows, spanned
         x = {"train": coords[:cut], "dev": coords[cut:]}
     else:  # streamed: standardised chunk by chunk at every solver step (see `Rows`)
-        basis, device = None, _resolve_device(config.device)
+        basis, device = None, resolve_device(config.device).type
         x = {p: Rows([(f, np.arange(len(f)))], mean, std, device) for p, f in features.items()}
     size = targets["train"].shape[1]
     shape = (size, x["train"].shape[1])
