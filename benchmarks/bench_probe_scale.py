@@ -96,7 +96,8 @@ def child(args) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     streamed = args.n >= 0.8 * feats.shape[1]
     # L-BFGS keeps 20 (s, y) pairs of the largest group's parameters; a bounded run stores fewer
-    params = max(len(g.columns) for g in groups) * (feats.shape[1] + 1)
+    width = feats.shape[1] if args.n >= 0.8 * feats.shape[1] else args.n  # span: n coordinates
+    params = max(len(g.columns) for g in groups) * (width + 1)
     history = 2 * max(0, 20 - args.iters) * params * 4
     print(json.dumps({"probe": args.probe, "n": args.n, "seconds": seconds, "peak": peak,
                       "full_history": peak + history,
