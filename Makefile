@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # wheel cache; pyproject.toml itself only asks for torch>=2.4, torchvision>=0.19.
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-lowest lint format clean
+.PHONY: install demo test test-lowest lint format docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,17 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(TORCH_PIN) || $(BIN)/pip install "torch>=2.4" "torchvision>=0.19"
 	$(BIN)/pip install -e ".[test]"
+	rm -f $(VENV)/.installed-tool
 	touch $@
+
+# The tool alone (no test extras), for users who want `hiergenre` without the benchmark or tests.
+install: $(VENV)/.installed-tool
+$(VENV)/.installed-tool: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install $(TORCH_PIN) || $(BIN)/pip install "torch>=2.4" "torchvision>=0.19"
+	$(BIN)/pip install .
+	rm -f $(VENV)/.installed  # a non-editable copy now: make test reinstalls the checkout editable
+	touch $@
+	@echo "installed: $(BIN)/hiergenre --help"
 
 demo: $(VENV)/.installed
 	$(BIN)/hiergenre benchmark
@@ -38,6 +48,9 @@ test-lowest: $(LOWEST)/.installed
 	$(LOWEST)/bin/python -m pip freeze --exclude-editable > $(LOWEST)/versions.txt
 	$(LOWEST)/bin/python -m pytest -q
 
+docs: $(VENV)/.installed
+	$(BIN)/mkdocs build --strict -d site
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,4 +60,4 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) site build *.egg-info .pytest_cache .ruff_cache

@@ -3,9 +3,12 @@ torch and the ONNX Runtime backends.
 
 Same lite0 run, same covers, same batch size, same run of this script, for each backend:
 - model alone: the covers decoded beforehand; only normalisation + forward + node probabilities,
-  on the same batches (one untimed warm-up batch first);
-- predict: `tagging.tag_library` as the CLI calls it (folder walk, decode in threads while the
-  model runs, path decoding, CSV written), after the same warm-up.
+  on the same batches;
+- predict: `tagging.tag_library` as the CLI calls it (decode in threads while the model runs,
+  path decoding, CSV written).
+Every pipeline runs one untimed warm-up batch first; then the four run interleaved, round by
+round (`--round` covers each, the order rotating), so that the load of a shared machine, which
+drifts over minutes, weighs on all of them alike.
 The lite0 run is trained here for one epoch on 64 synthetic covers (throughput does not depend on
 what it learned). The covers are ../shared/data/discogs-covers (real 300x300 JPEGs), linked (not
 copied) into a temporary folder. Writes benchmarks/results/predict.md.
@@ -73,18 +76,16 @@ def timed(fn) -> tuple[float, object]:
 
 def model_alone(predictor, pixels: np.ndarray, batch: int) -> float:
     """Seconds for normalisation + forward + node probabilities on covers decoded beforehand."""
-    predictor.probs_from_pixels(pixels[:batch])  # warm-up
     seconds, _ = timed(lambda: [predictor.probs_from_pixels(pixels[i : i + batch])
                                 for i in range(0, len(pixels), batch)])  # fmt: skip
     return seconds
 
 
-def predict(predictor, folder: Path, out: Path, batch: int, workers: int, options) -> float:
-    """Seconds of `tag_library` over the folder (after the same warm-up batch)."""
-    warm = sorted(folder.glob("*/*.jpg"))[:batch]
-    predictor.probs_from_pixels(np.stack([predictor.load_pixels(p) for p in warm]))
+def predict(predictor, paths: list[Path], out: Path, batch: int, workers: int, options) -> float:
+    """Seconds of `tag_library` over the cover files, as `hiergenre predict` runs it."""
     seconds, (summary, _) = timed(lambda: tag_library(
-        predictor, [folder], options, out, batch_size=batch, workers=workers))  # fmt: skip
+        predictor, [str(p) for p in paths], options, out, batch_size=batch,
+        workers=workers))  # fmt: skip
     assert summary.skipped == 0, summary
     return seconds
 
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime threads")
     parser.add_argument("--workers", type=int, default=2, help="decode threads of predict")
+    parser.add_argument("--round", type=int, default=256, help="covers per interleaved round")
     args = parser.parse_args()
     source = discogs_dir()
     if source is None:
@@ -113,26 +115,34 @@ def main() -> None:
     run_dir = train_lite0(tmp, args.image_size)
     options = DecodeOptions(top_k=3, decode="greedy")
     paths = sorted((tmp / "covers").glob("*/*.jpg"))
-    rows, results = [], {}
-    for backend in ("torch", "onnx"):
-        predictor = load_predictor(run_dir, device="cpu", backend=backend)
-        pixels = np.stack([predictor.load_pixels(p) for p in paths])
-        before = load()
-        alone = model_alone(predictor, pixels, args.batch)
-        mid = load()
-        out = tmp / f"{backend}.csv"
-        pred = predict(predictor, tmp / "covers", out, args.batch, args.workers, options)
-        results[backend] = {
-            "alone": alone,
-            "predict": pred,
-            "csv": out,
-            "probs": predictor.probs_from_pixels(pixels[: args.batch]),
-        }
-        rows.append((backend, alone, pred, f"{before}, {mid}, {load()}"))
-        del pixels
+    predictors = {b: load_predictor(run_dir, device="cpu", backend=b) for b in ("torch", "onnx")}
+    pixels = np.stack([predictors["torch"].load_pixels(p) for p in paths])
+    for predictor in predictors.values():  # warm-up: one batch through each pipeline
+        predictor.probs_from_pixels(pixels[: args.batch])
+        predict(predictor, paths[: args.batch], tmp / "warm.csv", args.batch, args.workers,
+                options)  # fmt: skip
+    # Interleaved rounds (the order rotating each round) so that a load that drifts while the
+    # script runs on a shared machine falls on every pipeline alike.
+    results = {b: {"alone": 0.0, "predict": 0.0, "top": []} for b in predictors}
+    steps = [(b, kind) for b in predictors for kind in ("alone", "predict")]
+    loads = [load()]
+    for k, start in enumerate(range(0, n, args.round)):
+        chunk = slice(start, start + args.round)
+        for backend, kind in steps[k % 4 :] + steps[: k % 4]:
+            predictor = predictors[backend]
+            if kind == "alone":
+                results[backend]["alone"] += model_alone(predictor, pixels[chunk], args.batch)
+                continue
+            out = tmp / f"{backend}.csv"
+            results[backend]["predict"] += predict(predictor, paths[chunk], out, args.batch,
+                                                   args.workers, options)  # fmt: skip
+            results[backend]["top"] += [r["top_path"] for r in csv.DictReader(out.open())]
+        loads.append(load())
+    for backend, predictor in predictors.items():
+        results[backend]["probs"] = predictor.probs_from_pixels(pixels[: args.batch])
+    rows = [(b, r["alone"], r["predict"]) for b, r in results.items()]
     diff = float(np.abs(results["torch"]["probs"] - results["onnx"]["probs"]).max())
-    tops = [[r["top_path"] for r in csv.DictReader(results[b]["csv"].open())] for b in results]
-    same = sum(a == b for a, b in zip(*tops, strict=True))
+    same = sum(a == b for a, b in zip(results["torch"]["top"], results["onnx"]["top"], strict=True))
     torch_alone = results["torch"]["alone"]
     lines = [
         "# predict throughput: tagging a folder of real covers vs the model alone",
@@ -145,18 +155,22 @@ def main() -> None:
         f"(shared with other jobs while measured), torch {torch.__version__}, onnxruntime "
         f"{__import__('onnxruntime').__version__}",
         f"- command: `.venv/bin/python benchmarks/bench_predict.py --n {args.n} --image-size "
-        f"{args.image_size} --threads {args.threads} --workers {args.workers}`",
+        f"{args.image_size} --threads {args.threads} --workers {args.workers} --round "
+        f"{args.round}`",
+        f"- the four pipelines run interleaved in rounds of {args.round} covers (order rotating), "
+        f"after one warm-up batch each; load average (1 min) after each round: "
+        f"{', '.join(loads)}",
         f"- torch vs ONNX: max |node prob difference| {diff:.1e} on the first batch; same top "
         f"path for {same} of {n} covers",
         "",
         "| backend | model alone s | model alone covers/s | predict s | predict covers/s | "
-        "predict / model alone | model alone vs torch's | load avg (before, between, after) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "predict / model alone | model alone vs torch's |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for backend, alone, pred, loads in rows:
+    for backend, alone, pred in rows:
         lines.append(
             f"| {backend} | {alone:.1f} | {n / alone:,.1f} | {pred:.1f} | {n / pred:,.1f} | "
-            f"**{alone / pred:.2f}** | {torch_alone / alone:.2f} | {loads} |"
+            f"**{alone / pred:.2f}** | {torch_alone / alone:.2f} |"
         )
     lines += [
         "",

@@ -65,6 +65,31 @@ def digest(root: Path) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
+def container_costs(predictor, tmp: Path, batch: int) -> dict[str, float]:
+    """Milliseconds per album of each part, one after the other in one thread: reading every
+    track's tags and grouping; decoding the cover from its audio file; from its JPEG; the model."""
+    import numpy as np
+
+    from hiergenre.library import scan_library
+
+    start = time.perf_counter()
+    albums, _ = scan_library(tmp / "lib")
+    scan = time.perf_counter() - start
+    start = time.perf_counter()
+    pixels = np.stack([predictor.load_pixels(a.cover) for a in albums])
+    from_audio = time.perf_counter() - start
+    start = time.perf_counter()
+    for jpg in sorted((tmp / "covers").glob("*.jpg")):
+        predictor.load_pixels(jpg)
+    from_jpeg = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(0, len(pixels), batch):
+        predictor.probs_from_pixels(pixels[i : i + batch])
+    model = time.perf_counter() - start
+    n = len(albums) / 1000
+    return {"scan": scan / n, "audio": from_audio / n, "jpeg": from_jpeg / n, "model": model / n}
+
+
 def throughput(args, tmp: Path) -> list[str]:
     source = discogs_dir()
     if source is None:
@@ -88,6 +113,7 @@ def throughput(args, tmp: Path) -> list[str]:
             times[name].append(time.perf_counter() - start)
     best = {name: min(t) for name, t in times.items()}
     pairs = sorted(p / t for p, t in zip(times["predict"], times["tag"], strict=True))
+    parts = container_costs(predictor, tmp, args.batch)
     paths = {Path(p.source).stem: p.top.names for p in preds}
     same = sum(paths[f"{int(r.album.title.split()[1]):05d}"] == r.proposal.path
                for r in report.albums)  # fmt: skip
@@ -120,6 +146,14 @@ def throughput(args, tmp: Path) -> list[str]:
         f"{', '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}",
         f"- command: `.venv/bin/python benchmarks/bench_tag.py --n {args.n} --image-size "
         f"{args.image_size} --reps {args.reps}`",
+        "",
+        "What `tag` adds to `predict`, in ms per album (measured one after the other in one "
+        "thread, so less exposed to the machine's load than the ratios above): reading the tags of "
+        f"every track and grouping {parts['scan']:.1f}; decoding the cover out of the audio file "
+        f"{parts['audio']:.1f} against {parts['jpeg']:.1f} from the JPEG; the model itself "
+        f"{parts['model']:.1f}. Container overhead: "
+        f"{(parts['scan'] + parts['audio'] - parts['jpeg']) / parts['model'] * 100:.1f}% of the "
+        "model's time.",
         "",
         "| pipeline | seconds | albums/s | vs predict |",
         "| --- | ---: | ---: | ---: |",

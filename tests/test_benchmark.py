@@ -100,9 +100,9 @@ def test_no_plots_announces_no_plots(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"epochs": 0}, "--epochs must be at least 1"),
+        ({"epochs": 0}, "`epochs` must be at least 1"),
         ({"image_size": 16}, "between 32 and 1024"),
-        ({"device": "tpu"}, "unknown --device 'tpu'"),
+        ({"device": "tpu"}, "unknown `device` 'tpu'"),
     ],  # fmt: skip
 )
 def test_the_config_validates_itself(change, message):

@@ -84,7 +84,7 @@ def test_duplicate_covers_share_a_part(tax):
 
 
 def test_bad_fold_counts_are_refused(tax):
-    with pytest.raises(ConfigError, match="--folds"):
+    with pytest.raises(ConfigError, match="`folds`"):
         make_folds(dataset(100), tax, 1)
     with pytest.raises(DataError, match="at least 15 albums"):
         make_folds(dataset(12), tax, 5)

@@ -184,7 +184,7 @@ def test_bad_format_and_missing_source(tmp_path, tax):
     with pytest.raises(DataError):
         import_collection(tmp_path / "nothing", tmp_path / "out", tax)
     (tmp_path / "odd.csv").write_text("x,y\n1,2\n")
-    with pytest.raises(DataError, match="--format"):
+    with pytest.raises(DataError, match="`format`"):
         import_collection(tmp_path / "odd.csv", tmp_path / "out", tax)
 
 
@@ -229,7 +229,7 @@ def test_nothing_left_to_import_says_why_every_row_was_rejected(tmp_path, tax):
     (src / "covers.csv").write_text("image,labels\n" + "".join(rows) + "img/gone.jpg,Jazz\n")
     message = _nothing_left(src / "covers.csv", tmp_path, tax)
     assert "all 4 albums" in message and "outside-root 3" in message and "missing 1" in message
-    assert "--allow-outside-root" in message
+    assert "`allow_outside_root`" in message
 
     flat = tmp_path / "flat"  # covers, but no genre folders
     cover(flat / "a.jpg", 1)
@@ -255,7 +255,7 @@ def test_named_csv_columns_that_are_missing_are_named(tmp_path, tax):
     with pytest.raises(DataError) as info:
         import_collection(src / "covers.csv", tmp_path / "out", tax, ImportOptions(columns=columns))
     message = str(info.value)
-    assert "genres" in message and "--label-col" in message and "path, genre" in message
+    assert "genres" in message and "`label_col`" in message and "path, genre" in message
     assert "cannot tell the format" not in message
     ok = ImportOptions(columns=CsvColumns(image="path", labels="genre"))
     assert import_collection(src / "covers.csv", tmp_path / "out", tax, ok).album_ids == ["a"]

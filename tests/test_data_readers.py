@@ -43,7 +43,7 @@ def _discogs_like(src):
 
 def test_csv_columns_are_mapped_by_option(tmp_path, tax):
     manifest = _discogs_like(tmp_path / "src")
-    with pytest.raises(DataError, match="--image-col"):  # the fixed names are not there
+    with pytest.raises(DataError, match="`image_col`"):  # the fixed names are not there
         import_collection(manifest, tmp_path / "out", tax)
     cols = CsvColumns(image="path", labels="genre", album_id="discogs_release_id", label_sep=";")
     ds = import_collection(manifest, tmp_path / "out", tax, ImportOptions(columns=cols))
@@ -57,7 +57,7 @@ def test_wrong_label_separator_is_one_line_naming_the_option(tmp_path, tax):
     with pytest.raises(DataError) as info:
         import_collection(manifest, tmp_path / "out", tax, ImportOptions(columns=cols))
     text = str(info.value)
-    assert "\n" not in text and "--label-sep ';'" in text and "'Jazz;Bebop'" in text
+    assert "\n" not in text and "`label_sep` ';'" in text and "'Jazz;Bebop'" in text
     # A name that is not several genres is an ordinary unknown genre, not a separator problem.
     (tmp_path / "src" / "manifest.csv").write_text("path,genre\nRock/R-1-a.jpg,Polka;Zydeco\n")
     with pytest.raises(UnknownGenreError):
@@ -78,7 +78,7 @@ def test_folder_levels_map_nested_folders(tmp_path, tax):
     assert every["Rock/Indie/Shoegaze/b"] == ["Rock", "Indie", "Shoegaze"]
     with pytest.raises(UnknownGenreError, match="Live"):  # all levels: Live/ is not a genre
         import_collection(src, tmp_path / "o2", tax, ImportOptions(folder_levels=0))
-    with pytest.raises(DataError, match="--folder-levels"):
+    with pytest.raises(DataError, match="`folder_levels`"):
         read_source(src, "folders", None, folder_levels=-1)
 
 

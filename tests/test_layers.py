@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "hiergenre"
 # package's own __init__, the facade for users). Units in one layer do not import each other.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "fileio", "runtime"),
-    ("taxonomy", "metrics", "runfolder"),  # runfolder: a run folder's guards, no torch
+    ("taxonomy", "metrics", "runfolder", "device"),  # runfolder: a run folder's guards, no torch
     ("tree",),  # the taxonomy as tensors: one home for decode, losses, heads and training
     ("data", "models", "decode", "losses", "baselines", "plots"),
     ("featcache",),  # a frozen encoder's features of every cover, computed once and cached

@@ -102,7 +102,7 @@ def test_normalisation_half_beats_imagenet_on_the_flower(sample_probs):
 @pytest.mark.slow
 def test_encoder_features_are_the_pretrained_trunk(imagenet_net):
     tax = Taxonomy.from_parents({"A": "Music", "B": "Music"})
-    model = get_model("lite0", None, tax).eval()
+    model = get_model("lite0", None, tax, features="pooled").eval()
     assert model.pretrained is True and model.notice is None
     assert (model.input_mean, model.input_std) == (LITE0_MEAN, LITE0_STD)
     x = sample_batch(LITE0_MEAN, LITE0_STD)

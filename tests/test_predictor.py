@@ -94,9 +94,9 @@ def test_broken_inputs_are_reported_not_raised(predictor, covers, tmp_path):
     assert list(table["error"].notna()) == [True, False, False, False, True]
     with pytest.raises(DataError, match="uint8"):
         predictor.predict(np.zeros((8, 8, 3), np.float32))
-    with pytest.raises(ConfigError, match="--decode"):
+    with pytest.raises(ConfigError, match="`decode`"):
         DecodeOptions(decode="sideways")
-    with pytest.raises(ConfigError, match="--device"):
+    with pytest.raises(ConfigError, match="`device`"):
         load_predictor("anywhere", device="tpu")
 
 

@@ -143,7 +143,7 @@ def test_request_errors(client, tiny_run):
     cover = ("a.jpg", _covers(tiny_run, 1)[0].read_bytes())
     assert client.post("/predict").status_code == 422  # no files
     res = _post(client, cover, decode="sideways")
-    assert res.status_code == 400 and "--decode 'sideways'" in res.json()["detail"]
+    assert res.status_code == 400 and "`decode` 'sideways'" in res.json()["detail"]
     assert _post(client, cover, top_k=0).status_code == 422
     res = _post(client, *[cover] * 33)
     assert res.status_code == 400 and "at most 32" in res.json()["detail"]
@@ -191,9 +191,9 @@ def test_default_bind_is_loopback_and_limits_are_checked():
     from hiergenre.errors import ConfigError
 
     assert ServeConfig().host == "127.0.0.1"
-    with pytest.raises(ConfigError, match="--max-upload-mb"):
+    with pytest.raises(ConfigError, match="`max_upload_mb`"):
         ServeConfig(max_upload_mb=0)
-    with pytest.raises(ConfigError, match="--port"):
+    with pytest.raises(ConfigError, match="`port`"):
         ServeConfig(port=70000)
 
 

@@ -33,12 +33,15 @@ def test_shard_slices_cover_every_item_once_in_order():
         assert [i for p in parts for i in p] == list(range(n))
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
     assert shard_slice(5, 0, 2) == slice(0, 2) and shard_slice(5, 1, 2) == slice(2, 5)
+    # aligned to a batch size: every part but the last holds whole batches
+    assert [shard_slice(10, r, 2, align=4) for r in (0, 1)] == [slice(0, 4), slice(4, 10)]
+    assert [shard_slice(3, r, 2, align=4) for r in (0, 1)] == [slice(0, 0), slice(0, 3)]
 
 
 def _store(tmp_path):
     from hiergenre.data import ImageStore, load_dataset
 
-    root = tmp_path / "covers" if (tmp_path / "covers").is_dir() else covers_dataset(tmp_path, 22)
+    root = tmp_path / "covers" if (tmp_path / "covers").is_dir() else covers_dataset(tmp_path, 140)
     dataset = load_dataset(root, Taxonomy.from_parents(PARENTS))
     return ImageStore.open_or_build(dataset, 32)
 
@@ -102,7 +105,10 @@ def test_two_gloo_ranks_extract_the_features_of_one_process_and_reuse_a_finished
         np.testing.assert_array_equal(np.load(tmp_path / f"rank{rank}.npy"), single)
     (merged,) = (cache / "features").glob("*.npy")  # the shards are gone once merged
     # a job stopped after rank 1 finished: its shard is reused, rank 0's slice is computed
-    half = len(rows) // 2
+    from hiergenre.runtime import batch_for
+
+    half = shard_slice(len(rows), 0, 2, align=batch_for(32)).stop  # rank 0: whole batches
+    assert 0 < half < len(rows)
     done = np.full((len(rows) - half, single.shape[1]), 7.0, np.float32)
     np.save(merged.with_name(f"{merged.stem}-part-1-of-2.npy"), done)
     merged.unlink()

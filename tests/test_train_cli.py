@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -121,10 +122,33 @@ def test_the_cli_builds_the_librarys_default_models(monkeypatch, tmp_path):
     tax = load_taxonomy()
     from_cli = build_model(hier, tax)
     from_library = get_model("hierarchical", None, tax)
-    assert from_cli.config == from_library.config == HierarchicalConfig()
+    resolved = dataclasses.replace(HierarchicalConfig(), mode="sigmoid")  # default_mode(False)
+    assert from_cli.config == from_library.config == resolved
     assert from_cli.config.mode == "sigmoid" and from_cli.config.encoder == "koenig-multilabel"
     shapes = {k: v.shape for k, v in from_cli.state_dict().items()}
     assert shapes == {k: v.shape for k, v in from_library.state_dict().items()}
+
+
+def test_train_hierarchical_lite0_trains_what_the_benchmark_measures(monkeypatch, tmp_path):
+    """`train hierarchical --encoder lite0` and `train flat --model lite0` build the benchmark's
+    lite0 rows: pooled + style features (21,232) and, on the frozen encoder, a softmax per branch;
+    the defaults come from the models, not from the benchmark's plans."""
+    from hiergenre.benchmark.config import BenchmarkConfig
+    from hiergenre.featcache import encoder_identity
+    from hiergenre.models import get_model
+    from hiergenre.taxonomy import load_taxonomy
+    from hiergenre.train import build_model
+
+    monkeypatch.chdir(tmp_path)
+    tax = load_taxonomy()
+    hier = build_model(_captured_config(monkeypatch, ["hierarchical", "--encoder", "lite0"]), tax)
+    flat = build_model(_captured_config(monkeypatch, ["flat", "--model", "lite0"]), tax)
+    plan = BenchmarkConfig(data="x").plan("hierarchical-lite0")
+    bench = get_model(plan.name, None, tax, **plan.options)
+    assert hier.config.mode == bench.config.mode == "softmax" and hier.encoder_frozen
+    assert hier.encoder.feature_dim == flat.encoder.feature_dim == 21232
+    assert encoder_identity(hier.encoder) == encoder_identity(flat.encoder)
+    assert encoder_identity(hier.encoder.inner) == encoder_identity(bench.encoder)
 
 
 def test_resume_on_a_finished_run_says_so_and_changes_nothing(tiny_run, tmp_path, monkeypatch,

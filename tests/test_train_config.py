@@ -56,5 +56,5 @@ def test_missing_file_and_defaults_validate(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
     assert validate_config(TrainConfig()) == TrainConfig()
-    with pytest.raises(ConfigError, match="--lr must be positive"):
+    with pytest.raises(ConfigError, match="`lr` must be positive"):
         validate_config(config_from_dict({"optim": {"lr": 0.0}}))

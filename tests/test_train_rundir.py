@@ -31,7 +31,7 @@ def test_prepare_run_dir_refuses_clears_and_resumes(tmp_path):
     prepare_run_dir(run, resume=False, overwrite=False)  # a folder without a run: fine
     for name in ("config.json", "summary.json", "model.onnx", "model.labels.json"):
         (run / name).write_text("{}")
-    with pytest.raises(ConfigError, match="already holds a run: pass --resume"):
+    with pytest.raises(ConfigError, match="already holds a run: pass `resume`"):
         prepare_run_dir(run, resume=False, overwrite=False)
     with pytest.raises(ConfigError, match="contradict"):
         prepare_run_dir(run, resume=True, overwrite=True)

@@ -61,7 +61,7 @@ def export_onnx(
 
     out = Path(out) if out is not None else Path(run_dir) / "model.onnx"
     if out.suffix != ".onnx":
-        raise ConfigError(f"--out {out} should end in .onnx")
+        raise ConfigError(f"`out` {out} should end in .onnx")
     return write_onnx(load_run(run_dir), out, check, batch)
 
 

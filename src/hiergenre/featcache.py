@@ -140,14 +140,15 @@ def store_features(
     path.parent.mkdir(parents=True, exist_ok=True)
     rank, world = _rank_world()
     part = path.with_name(f"{path.stem}-part-{rank}-of-{world}.npy")
-    mine = rows[shard_slice(len(rows), rank, world)]
+    batch = batch_for(preprocess.size, device)  # shards of whole batches: the same numbers
+    mine = rows[shard_slice(len(rows), rank, world, align=batch)]
     shard = _read(part, len(mine)) if world > 1 else None
     if shard is None:
         if progress is not None:
             progress("features", {"part": "all covers" if world == 1 else f"shard {rank + 1} "
                                   f"of {world}", "n": len(mine)})  # fmt: skip
         model.to(device)
-        shard = compute_store_features(model, preprocess, store, mine, torch.device(device))
+        shard = compute_store_features(model, preprocess, store, mine, torch.device(device), batch)
         shard = shard.numpy().astype(PRECISIONS[precision], copy=False)
         if world > 1:
             _save(part, shard)

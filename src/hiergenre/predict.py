@@ -88,7 +88,7 @@ def top_paths(
     if decode not in DECODERS:
         raise ConfigError(f"unknown decoder {decode!r}: choose one of {', '.join(DECODERS)}")
     if top_k < 1:
-        raise ConfigError(f"--top-k must be at least 1, got {top_k}")
+        raise ConfigError(f"`top_k` must be at least 1, got {top_k}")
     if decode == "threshold" and threshold is None:
         threshold = DEFAULT_THRESHOLD
     probs = torch.as_tensor(np.asarray(node_probs, dtype=np.float32))
@@ -137,7 +137,7 @@ def predict_images(
     "error"} (an unreadable cover gets its reason and no paths)."""
 
     if top_k < 1:
-        raise ConfigError(f"--top-k must be at least 1, got {top_k}")
+        raise ConfigError(f"`top_k` must be at least 1, got {top_k}")
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""

@@ -29,6 +29,7 @@ from PIL import Image
 
 from hiergenre.data.images import ImageDecodeError, square_resize, to_rgb
 from hiergenre.data.store import cache_root
+from hiergenre.device import resolve_device
 from hiergenre.errors import ConfigError, DataError, check_choice
 from hiergenre.export import OPSET, require_onnx, write_onnx
 from hiergenre.inference import decode_ahead, predict_pixels
@@ -112,11 +113,11 @@ class DecodeOptions:
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
-            raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")
+            raise ConfigError(f"`top_k` must be at least 1, got {self.top_k}")
 
-        check_choice("--decode", self.decode, DECODERS)
+        check_choice("`decode`", self.decode, DECODERS)
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"--threshold must be between 0 and 1, got {self.threshold}")
+            raise ConfigError(f"`threshold` must be between 0 and 1, got {self.threshold}")
 
 
 BACKENDS = ("torch", "onnx")
@@ -165,6 +166,8 @@ class OnnxForward:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         opts.inter_op_num_threads = 1
+        # no busy-waiting between runs: the cover-decoding threads need those cores meanwhile
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
@@ -180,13 +183,6 @@ def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dic
     threshold = run_threshold(run, options.decode, options.threshold)
     return top_paths(node_probs, run.taxonomy, options.top_k, decode=options.decode,
                      threshold=threshold, allowed=run.trained_nodes)  # fmt: skip
-
-
-def _device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    check_choice("--device", device, ("cpu", "cuda", "auto"))
-    return device
 
 
 def _as_sources(images) -> list:
@@ -207,9 +203,9 @@ class Predictor:
     """A run's model kept loaded: `predict` (paths) and `node_probs` (DataFrame)."""
 
     def __init__(self, run, device: str, backend: str = "torch"):
-        check_choice("--backend", backend, BACKENDS)
+        check_choice("`backend`", backend, BACKENDS)
         if backend == "onnx" and device != "cpu":
-            raise ConfigError("--backend onnx runs on the CPU: pass --device cpu (or torch)")
+            raise ConfigError("`backend` onnx runs on the CPU: pass `device` cpu (or torch)")
         self.run = run  # hiergenre.train.LoadedRun: model, config, taxonomy, preprocess, ...
         self.device = device
         self.backend = backend
@@ -268,7 +264,7 @@ class Predictor:
         """Predictions in input order; covers are decoded by `workers` threads while the model
         runs on the previous batch. `progress(n)` is called after each batch of n covers."""
         if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+            raise ConfigError(f"`batch_size` must be at least 1, got {batch_size}")
         items = _as_sources(images)
         for batch, probs in self._batches(items, batch_size, max(1, workers)):
             decoded = self.paths_from_probs(probs, options) if len(probs) else []
@@ -288,7 +284,7 @@ class Predictor:
         """(label, coherent node probabilities (num_nodes,) or None, decode error) per image in
         input order, decoded as `iter_predict` does (for callers that decode paths themselves)."""
         if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+            raise ConfigError(f"`batch_size` must be at least 1, got {batch_size}")
         for batch, probs in self._batches(_as_sources(images), batch_size, max(1, workers)):
             rows = iter(probs)
             for label, _, error in batch:
@@ -338,8 +334,8 @@ def load_predictor(
 ) -> Predictor:
     """Load a trained run once (model in eval mode on `device`: auto | cpu | cuda; `backend`
     torch | onnx, see the module doc)."""
-    check_choice("--backend", backend, BACKENDS)
-    dev = "cpu" if backend == "onnx" and device == "auto" else _device(device)
+    check_choice("`backend`", backend, BACKENDS)
+    dev = "cpu" if backend == "onnx" and device == "auto" else resolve_device(device).type
     return Predictor(_open_run(Path(run_dir), which, dev), dev, backend)
 
 

@@ -31,13 +31,13 @@ def check_run_folder(run_dir: str | Path, *, resume: bool, overwrite: bool) -> N
     there without `resume` or `overwrite`, `resume` without a run, or both flags."""
     run_dir = Path(run_dir)
     if resume and overwrite:
-        raise ConfigError("--resume and --overwrite contradict each other: pick one")
+        raise ConfigError("`resume` and `overwrite` contradict each other: pick one")
     if resume and not holds_run(run_dir):
-        raise ConfigError(f"{run_dir} holds no run to resume: drop --resume")
+        raise ConfigError(f"{run_dir} holds no run to resume: drop `resume`")
     if not resume and not overwrite and holds_run(run_dir):
         raise ConfigError(
-            f"{run_dir} already holds a run: pass --resume to continue it, --overwrite to "
-            "replace it, or choose another --out"
+            f"{run_dir} already holds a run: pass `resume` to continue it, `overwrite` to "
+            "replace it, or choose another `out`"
         )
 
 
@@ -68,8 +68,8 @@ def check_unfinished(run_dir: str | Path, epochs: int) -> None:
     if status not in FINISHED or (status == "completed" and epochs > done):
         return
     how = "stopped early" if status == "early_stopped" else "completed"
-    more = f"pass --epochs N (more than {done}) to extend it, " if status == "completed" else ""
+    more = f"pass `epochs` N (more than {done}) to extend it, " if status == "completed" else ""
     raise ConfigError(
         f"{run_dir} holds a finished run ({how} after {done} epochs): nothing to resume; "
-        f"{more}or --overwrite to train it again"
+        f"{more}or `overwrite` to train it again"
     )

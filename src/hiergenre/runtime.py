@@ -34,11 +34,15 @@ def batch_for(size: int, device="cpu") -> int:
     return int(max(8, min(BATCH, CPU_BATCH_PIXELS // (size * size))))
 
 
-def shard_slice(n: int, rank: int, world: int) -> slice:
+def shard_slice(n: int, rank: int, world: int, align: int = 1) -> slice:
     """The contiguous part of `n` items that rank `rank` of `world` takes: the parts of ranks
-    0..world-1 in order are the items in order, and differ in length by at most one.
-    Example: n=5, world=2 -> [0:2], [2:5]."""
-    return slice(n * rank // world, n * (rank + 1) // world)
+    0..world-1 in order are the items in order. Parts start at multiples of `align` (a batch
+    size: every batch is then the batch one process would run, so the numbers are the same
+    to the last digit) and differ in length by at most `align`.
+    Example: n=5, world=2 -> [0:2], [2:5]; with align=4 -> [0:4], [4:5]."""
+    units = -(-n // max(1, align))
+    lo, hi = (units * r // world * align for r in (rank, rank + 1))
+    return slice(min(lo, n), min(hi, n))
 
 
 def tune_malloc(threshold: int = THRESHOLD) -> bool:

@@ -142,9 +142,9 @@ def check_out(out: str | Path) -> Path:
     """The output path if it ends in .csv or .jsonl and its folder exists (ConfigError if not)."""
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".jsonl"):
-        raise ConfigError(f"--out {out} must end in .csv or .jsonl")
+        raise ConfigError(f"`out` {out} must end in .csv or .jsonl")
     if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+        raise ConfigError(f"`out` {out}: the folder {out.parent} does not exist; create it first")
     return out
 
 
@@ -251,12 +251,19 @@ def _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress)
     """`tag_library` as one rank of a torchrun job (see the module doc)."""
 
     if out is None:
-        raise ConfigError("under torchrun each process tags a part of the covers: pass --out "
+        raise ConfigError("under torchrun each process tags a part of the covers: pass `out` "
                           "FILE.csv or FILE.jsonl (rank 0 writes it)")  # fmt: skip
     joined = dist.is_available() and dist.is_initialized()
     ctx = init_distributed("cuda" if str(predictor.device).startswith("cuda") else "cpu")
     covers = collect_covers(inputs)
-    mine = covers[shard_slice(len(covers), ctx.rank, ctx.world_size)]
+    # whole batches of readable covers per rank: each batch is the one a single process runs
+    readable = [i for i, c in enumerate(covers) if c.skip is None]
+    part_of = shard_slice(len(readable), ctx.rank, ctx.world_size, align=batch_size)
+    edges = [readable[j] if j < len(readable) else len(covers)
+             for j in (part_of.start, part_of.stop)]  # fmt: skip
+    lo = 0 if ctx.rank == 0 else edges[0]
+    hi = len(covers) if ctx.rank == ctx.world_size - 1 else edges[1]
+    mine = covers[lo:hi]
     folder = _shards_dir(Path(out), covers, options, predictor)
     folder.mkdir(exist_ok=True)
     part = folder / f"part-{ctx.rank:05d}-of-{ctx.world_size:05d}.jsonl"

@@ -23,7 +23,7 @@ TRAIN = [
     (["--optimizer", "adam"], "unknown optimizer 'adam'"),
     (["--schedule", "linear"], "unknown schedule 'linear'"),
     (["--balance", "smote"], "unknown balance mode 'smote'"),
-    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--device", "tpu"], "unknown --device 'tpu'"),
     (["--label-space", "level9"], "level9"),
     (["--split", "halves"], "--split 'halves' is neither a split file nor a mode"),
     (["--data", "{tmp}/missing"], "does not exist"),

@@ -45,14 +45,14 @@ def _unit_counts(dataset, taxonomy, unit: np.ndarray) -> tuple[np.ndarray, np.nd
 def make_folds(dataset, taxonomy, k: int, seed: int = 230) -> list[Split]:
     """K folds (see module doc): `Split`s whose test parts partition the dataset."""
     if not MIN_FOLDS <= k <= MAX_FOLDS:
-        raise ConfigError(f"--folds must be between {MIN_FOLDS} and {MAX_FOLDS}, got {k}")
+        raise ConfigError(f"`folds` must be between {MIN_FOLDS} and {MAX_FOLDS}, got {k}")
     grouped = has_groups(dataset)
     rows = np.arange(len(dataset))
     unit = _units(dataset, rows, grouped)
     if unit.max() + 1 < 3 * k:
         raise DataError(
             f"{len(dataset)} albums in {unit.max() + 1} groups cannot make {k} folds: "
-            f"use at least {3 * k} albums (or groups), or fewer --folds"
+            f"use at least {3 * k} albums (or groups), or fewer `folds`"
         )
     counts, sizes = _unit_counts(dataset, taxonomy, unit)
     fold = iterative_stratification(counts, sizes, (1.0 / k,) * k, seed)
@@ -67,7 +67,7 @@ def make_folds(dataset, taxonomy, k: int, seed: int = 230) -> list[Split]:
         part[rest] = inner
         names = [[ids[r] for r in rows if part[unit[r]] == p] for p in range(3)]
         if not all(names):
-            raise DataError(f"fold {i + 1} of {k} has an empty part: use fewer --folds")
+            raise DataError(f"fold {i + 1} of {k} has an empty part: use fewer `folds`")
         out.append(Split(*(tuple(n) for n in names), mode=f"fold-{i + 1}-of-{k}", seed=seed,
                          group_aware=grouped, dataset_digest=dataset.digest))  # fmt: skip
     log.info("%d folds, %s", k, "group-aware" if grouped else "no groups in the dataset")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from hiergenre.errors import HiergenreError
 
 if TYPE_CHECKING:
     import click
@@ -91,6 +95,47 @@ def describe_params(command: click.Command, ctx: click.Context, recurse: bool = 
     for name, sub in getattr(command, "commands", {}).items() if recurse else ():
         if sub is not None:
             describe_params(sub, type(ctx)(sub, parent=ctx, info_name=name))
+
+
+PYTHON_NAME = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+def as_flags(message: str, flags: dict[str, str]) -> str:
+    """The library names a Python argument in backticks (`top_k`); a command shows its flag
+    (--top-k) instead, for the names it has a flag for.
+
+    >>> as_flags("`top_k` must be at least 1; see `decode`", {"top_k": "--top-k"})
+    '--top-k must be at least 1; see `decode`'
+    """
+    return PYTHON_NAME.sub(lambda m: flags.get(m.group(1), m.group(0)), message)
+
+
+def speak_flags(command: click.Command) -> None:
+    """Make the errors of a command (and of its sub-commands) name its flags: a HiergenreError
+    raised under it gets `cli_message`, its text with the Python names of its options as flags."""
+    for sub in getattr(command, "commands", {}).values():
+        if sub is not None:
+            speak_flags(sub)
+    if command.callback is None or getattr(command.callback, "speaks_flags", False):
+        return
+    flags = {}
+    for param in command.params:
+        if param.param_type_name == "option" and param.name:
+            flag = max(param.opts, key=len)
+            # the library says `fmt` or `format` for --format: both read as the flag
+            flags[param.name] = flags[flag.lstrip("-").replace("-", "_")] = flag
+    inner = command.callback
+
+    @functools.wraps(inner)
+    def callback(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        except HiergenreError as exc:
+            exc.cli_message = as_flags(str(exc), flags)
+            raise
+
+    callback.speaks_flags = True
+    command.callback = callback
 
 
 def usage_error_line(exc: click.UsageError) -> str:

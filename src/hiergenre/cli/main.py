@@ -16,10 +16,18 @@ import traceback
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from hiergenre import __version__
-from hiergenre.cli.common import CONTEXT, HELP_WIDTH, console_err, describe_params, usage_error_line
+from hiergenre.cli.common import (
+    CONTEXT,
+    HELP_WIDTH,
+    console_err,
+    describe_params,
+    speak_flags,
+    usage_error_line,
+)
 from hiergenre.errors import HiergenreError
 from hiergenre.runtime import tune_malloc
 
@@ -74,6 +82,7 @@ def load_command(name: str, ctx):
         command = typer.main.get_command(single)
     command.name = name
     describe_params(command, type(ctx)(command, parent=ctx, info_name=name))
+    speak_flags(command)
     return command
 
 
@@ -152,8 +161,6 @@ def _root(
 
 
 def _os_error_line(exc: OSError) -> str:
-    from rich.markup import escape
-
     what = escape(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""))
     return f"{what}: check the path, its permissions and the free disk space, then run the command again"  # noqa: E501
 
@@ -213,8 +220,6 @@ def _report_to() -> str:
 
 def _report_bug(exc: BaseException, argv: list[str]) -> int:
     """One line for an exception no code path expects; the traceback too with --debug."""
-    from rich.markup import escape
-
     debug = _STATE["debug"] or os.environ.get("HIERGENRE_DEBUG", "") not in ("", "0")
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
@@ -249,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="hiergenre", standalone_mode=False)
     except HiergenreError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        line = getattr(exc, "cli_message", None) or str(exc)
+        console_err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         return EXIT_USER
     except KeyboardInterrupt:
         console_err.print("interrupted")

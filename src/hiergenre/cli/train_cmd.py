@@ -51,7 +51,7 @@ QUIET = o(False, "--quiet", "-q", help="No progress bars, only the summary.")
 DETAILS = o(False, "--details", help="Also show per-label tables and every number of the summary.")
 COMPILE = o(None, "--compile/--no-compile", help="torch.compile the model (opt-in).")
 FEATURES = o(None, "--features", help="Frozen pretrained encoders: pooled | style | pooled+style "
-              "(default pooled).")  # fmt: skip
+              "(default pooled+style for lite0, pooled for timm/...).")  # fmt: skip
 FLIP = o(None, "--flip/--no-flip", help="Average frozen features over the cover and its mirror "
          "image (default: on for frozen encoders).")  # fmt: skip
 SOLVER = o(None, "--solver", help="auto (linear probe by L-BFGS for frozen encoders, else "
@@ -296,8 +296,8 @@ def hierarchical(
     strategy: str = o(None, "--strategy", help="shared-heads (default) | per-branch-models."),
     loss: str = o(None, "--loss", help=f"{' | '.join(HIER_LOSSES)} (default bce, on the chained "
                   "node probabilities)."),  # fmt: skip
-    mode: str = o(None, "--mode", help="Per-branch heads: sigmoid (default; albums with several "
-                  "genres) | softmax (one child per branch)."),  # fmt: skip
+    mode: str = o(None, "--mode", help="Per-branch heads: softmax (one child per branch; default "
+                  "on a frozen encoder) | sigmoid (default otherwise)."),  # fmt: skip
     width: float = WIDTH, features: str = FEATURES, flip: bool = FLIP, solver: str = SOLVER,
     data: Path = DATA, label_space: str = LABEL_SPACE, split: str = SPLIT,
     group_aware: bool = GROUP, image_size: int = SIZE, epochs: int = EPOCHS,

@@ -71,12 +71,12 @@ class FetchConfig:
     def validate(self) -> None:
         """ConfigError (one line) for a value out of range."""
         for source in self.sources:
-            check_choice("--sources entry", source, SOURCES)
-        check_choice("--mbid-kind", self.mbid_kind, MBID_KINDS)
+            check_choice("`sources` entry", source, SOURCES)
+        check_choice("`mbid_kind`", self.mbid_kind, MBID_KINDS)
         if self.size not in SIZES:
-            raise ConfigError(f"--size {self.size} is not valid: choose 250, 500 or 1200.")
+            raise ConfigError(f"`size` {self.size} is not valid: choose 250, 500 or 1200.")
         if self.workers < 1 or self.http.rate_per_host <= 0 or self.http.max_redirects < 0:
-            raise ConfigError("--workers and --rate must be positive, --max-redirects >= 0.")
+            raise ConfigError("`workers` and `rate` must be positive, `max_redirects` >= 0.")
 
 
 @dataclass

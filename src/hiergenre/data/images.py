@@ -87,8 +87,9 @@ def _decode(source: Path | bytes, path, max_pixels: int, draft: int | None) -> I
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageDecodeError("too-large", path, str(exc)[:80]) from None
-    except UnidentifiedImageError:
-        raise ImageDecodeError("not-an-image", path) from None
+    except UnidentifiedImageError:  # a JPEG cut inside its header is one too (Pillow < 13)
+        reason = "truncated" if _lacks_end_marker(path) else "not-an-image"
+        raise ImageDecodeError(reason, path) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         text = str(exc).lower()
         cut = "truncat" in text or isinstance(exc, EOFError) or _lacks_end_marker(source)

@@ -76,8 +76,8 @@ def import_collection(
     progress: Progress | None = None,
 ) -> Dataset:
     """Import `source` into `out_dir` (manifest.csv + report.json) and return the Dataset."""
-    check_choice("--unknown", options.unknown, UNKNOWN_POLICIES)
-    check_choice("--duplicates", options.duplicates, DUPLICATE_POLICIES)
+    check_choice("`unknown`", options.unknown, UNKNOWN_POLICIES)
+    check_choice("`duplicates`", options.duplicates, DUPLICATE_POLICIES)
     source, out_dir = Path(source), Path(out_dir)
     fmt, root, read = read_source(
         source, options.format, options.images, options.columns, options.folder_levels
@@ -115,11 +115,11 @@ def import_collection(
 
 # What to do when a reason rejected the most albums of an import that kept none.
 _HINTS = {
-    "outside-root": "pass --allow-outside-root to accept image paths outside the collection folder",
-    "unknown-genre": "fix the genre names or add aliases (or check --label-col and --label-sep)",
-    "missing": "check the image paths (relative to the CSV's folder, or to --images)",
-    "no-labels": "fill in the genre column (or name it with --label-col)",
-    "duplicate-conflict": "use --duplicates merge or keep",
+    "outside-root": "pass `allow_outside_root` to accept image paths outside the collection folder",
+    "unknown-genre": "fix the genre names or add aliases (or check `label_col` and `label_sep`)",
+    "missing": "check the image paths (relative to the CSV's folder, or to `images`)",
+    "no-labels": "fill in the genre column (or name it with `label_col`)",
+    "duplicate-conflict": "use `duplicates` merge or keep",
 }
 
 
@@ -140,7 +140,7 @@ def _refuse_empty(albums: list, source: Path, fmt: str, skipped: list) -> None:
 
 def _vocabulary(names: str, fmt: str) -> str:
     """The vocabulary a source's genre names are read in (`ImportOptions.names`)."""
-    check_choice("--names", names, ("auto", *VOCABULARIES))
+    check_choice("`names`", names, ("auto", *VOCABULARIES))
     if names != "auto":
         return names
     return "taxonomy" if fmt.startswith("mumu") else "discogs"
@@ -158,7 +158,7 @@ def _resolve_names(
     vocabulary = _vocabulary(options.names, fmt)
     resolved, unknown, ignored = resolve_label_sets([a.names for a in albums], taxonomy, vocabulary)
     if unknown and fmt == "csv":
-        check_separator(list(unknown), taxonomy, options.columns.label_sep, "--label-sep")
+        check_separator(list(unknown), taxonomy, options.columns.label_sep, "`label_sep`")
     out = []
     for album, nodes in zip(albums, resolved, strict=True):
         if nodes:
@@ -172,7 +172,7 @@ def _resolve_names(
         raise UnknownGenreError(
             names,
             {n: taxonomy.suggest(n) for n in names[:10]},
-            hint="fix the names, add aliases, or pass --unknown drop to skip them",
+            hint="fix the names, add aliases, or pass `unknown` drop to skip them",
         )
     return out, unknown, ignored
 

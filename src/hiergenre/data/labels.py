@@ -29,7 +29,7 @@ def resolve_label_sets(
     `taxonomy/discogs.tsv`; `Electronic` is then `Dance & Electronic`), the taxonomy's own names
     and aliases after; `"taxonomy"` reads node names and aliases only (a dataset's manifest).
     """
-    check_choice("--names", vocabulary, VOCABULARIES)
+    check_choice("`names`", vocabulary, VOCABULARIES)
     if vocabulary == "discogs":
         return _resolve_discogs(name_lists, DiscogsNames(taxonomy))
     cache: dict[str, str | None] = {}

@@ -101,7 +101,7 @@ def load_dataset(path: str | Path, taxonomy: Taxonomy) -> Dataset:
     file = path if path.suffix == ".csv" else path / MANIFEST
     if not file.is_file():
         raise DataError(
-            f"no {MANIFEST} in {root}: create one with `hiergenre data import SOURCE --out {root}`."
+            f"no {MANIFEST} in {root}: create one with `hiergenre data import SOURCE `out` {root}`."
         )
     try:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False)

@@ -80,8 +80,8 @@ def detect_format(source: Path, columns: CsvColumns = CsvColumns()) -> str:
     if {columns.image, *columns.label_columns} <= cols or named:
         return "csv"  # columns the user named: read_generic_csv says which one is missing
     raise DataError(
-        f"cannot tell the format of {source} (columns {sorted(cols)}); pass --format, or name "
-        "the columns with --image-col and --label-col."
+        f"cannot tell the format of {source} (columns {sorted(cols)}); pass `format`, or name "
+        "the columns with `image_col` and `label_col`."
     )
 
 
@@ -150,12 +150,12 @@ def read_generic_csv(path: Path, images: Path, columns: CsvColumns = CsvColumns(
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         fields = reader.fieldnames or []
-        named = [(col.image, "--image-col")] + [(c, "--label-col") for c in col.label_columns]
+        named = [(col.image, "`image_col`")] + [(c, "`label_col`") for c in col.label_columns]
         missing = [f"{c} ({option})" for c, option in named if c not in fields]
         if missing:
             raise DataError(
                 f"{path} lacks column(s) {', '.join(missing)} (it has {', '.join(fields)}); "
-                "name its columns with --image-col and --label-col."
+                "name its columns with `image_col` and `label_col`."
             )
         for row in reader:
             res.rows_read += 1
@@ -211,16 +211,16 @@ def read_source(
 def _read_source(
     source: Path, fmt: str, images: Path | None, columns: CsvColumns, folder_levels: int
 ) -> tuple[str, Path, ReadResult]:
-    check_choice("--format", fmt, FORMATS)
+    check_choice("`format`", fmt, FORMATS)
     if folder_levels < 0:
-        raise DataError(f"--folder-levels must be 0 (every folder) or more, got {folder_levels}.")
+        raise DataError(f"`folder_levels` must be 0 (every folder) or more, got {folder_levels}.")
     fmt = detect_format(source, columns) if fmt == "auto" else fmt
     if fmt == "folders":
         if not source.is_dir():
-            raise DataError(f"{source} is not a folder; --format folders needs root/<genre>/*.jpg.")
+            raise DataError(f"{source} is not a folder; `format` folders needs root/<genre>/*.jpg.")
         return fmt, source, read_folders(source, folder_levels)
     if not source.is_file():
-        raise DataError(f"{source} is not a file; --format {fmt} reads one file.")
+        raise DataError(f"{source} is not a file; `format` {fmt} reads one file.")
     base = source.parent
     if images is None:
         images = base / "images" if fmt.startswith("mumu") and (base / "images").is_dir() else base

@@ -91,7 +91,7 @@ def _lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise ConfigError(f"--genre-map {path} is not UTF-8 text: save it as UTF-8") from None
+        raise ConfigError(f"`genre_map` {path} is not UTF-8 text: save it as UTF-8") from None
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -100,15 +100,15 @@ def load_genre_map(path: str | Path, taxonomy: Taxonomy) -> GenreMap:
     path = Path(path)
     kind = path.suffix.lower()
     if not path.is_file():
-        raise ConfigError(f"--genre-map {path} does not exist; give a .txt, .yaml or .tsv file")
+        raise ConfigError(f"`genre_map` {path} does not exist; give a .txt, .yaml or .tsv file")
     if kind not in SUFFIXES:
-        raise ConfigError(f"--genre-map {path}: use a .txt whitelist, a .yaml genre tree or a .tsv")
+        raise ConfigError(f"`genre_map` {path}: use a .txt whitelist, a .yaml genre tree or a .tsv")
     pairs: list[tuple[str, str]] = []
     if kind == ".tsv":
         for n, line in enumerate(_lines(path), 1):
             ours, tab, theirs = line.partition("\t")
             if not tab or not theirs.strip():
-                raise ConfigError(f"--genre-map {path} line {n}: write `ours<TAB>theirs`")
+                raise ConfigError(f"`genre_map` {path} line {n}: write `ours<TAB>theirs`")
             pairs.append((ours.strip(), theirs.strip()))
     else:
         if kind == ".txt":
@@ -117,7 +117,7 @@ def load_genre_map(path: str | Path, taxonomy: Taxonomy) -> GenreMap:
             try:
                 names = _tree_names(yaml.safe_load(path.read_text(encoding="utf-8")))
             except yaml.YAMLError as exc:
-                raise ConfigError(f"--genre-map {path} is not valid YAML ({exc})") from None
+                raise ConfigError(f"`genre_map` {path} is not valid YAML ({exc})") from None
         pairs = [(name.strip(), name.strip()) for name in names if name.strip()]
     direct, unknown = {}, []
     for ours, theirs in pairs:
@@ -127,7 +127,7 @@ def load_genre_map(path: str | Path, taxonomy: Taxonomy) -> GenreMap:
         else:
             direct.setdefault(node, theirs)
     if not direct:
-        raise ConfigError(f"--genre-map {path} names no genre of hiergenre's taxonomy; "
+        raise ConfigError(f"`genre_map` {path} names no genre of hiergenre's taxonomy; "
                           "see `hiergenre explain-taxonomy`")  # fmt: skip
     if unknown:
         log.info("%d genres of %s are not in the taxonomy", len(unknown), path)

@@ -33,9 +33,9 @@ class ProposeOptions:
     decode: str = "greedy"
 
     def __post_init__(self) -> None:
-        check_choice("--levels", self.levels, LEVELS)
+        check_choice("`levels`", self.levels, LEVELS)
         if self.min_prob is not None and not 0.0 <= self.min_prob <= 1.0:
-            raise ConfigError(f"--min-prob must be between 0 and 1, got {self.min_prob}")
+            raise ConfigError(f"`min_prob` must be between 0 and 1, got {self.min_prob}")
 
     @property
     def decode_options(self) -> DecodeOptions:

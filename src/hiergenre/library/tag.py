@@ -44,7 +44,7 @@ class TagOptions:
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, MODES)
         if not self.id3v23_sep:
-            raise ConfigError("--id3v23-sep must not be empty: use '/' or '; '")
+            raise ConfigError("`id3v23_sep` must not be empty: use '/' or '; '")
 
 
 @dataclass(frozen=True)

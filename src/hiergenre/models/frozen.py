@@ -67,7 +67,7 @@ def style_layers(backbone: str, encoder: Encoder) -> tuple[str, ...]:
     if info is not None:  # a timm network: its first four feature stages (lite0 taps all seven,
         # measured on real covers; other networks' later stages were not measured)
         return tuple(f"net.{module}" for module in info.module_name()[:4])
-    raise ConfigError(f"no style layers known for {backbone!r}: use --features pooled")
+    raise ConfigError(f"no style layers known for {backbone!r}: use `features` pooled")
 
 
 def feature_encoder(
@@ -80,7 +80,7 @@ def feature_encoder(
     """The encoder computing the `features` choice on top of a backbone's encoder; `layers` and
     `max_channels` override the style encoder's defaults (`style_layers`, StyleEncoder's)."""
 
-    check_choice("--features", features, FEATURES)
+    check_choice("`features`", features, FEATURES)
     if features == "pooled":
         return encoder
     layers = tuple(layers or style_layers(backbone, encoder))

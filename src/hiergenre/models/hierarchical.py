@@ -15,7 +15,7 @@ removed), and its label space holds those nodes, in taxonomy order, on the ORIGI
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -38,16 +38,26 @@ class HierarchicalConfig:
 
     encoder: str = "koenig-multilabel"
     encoder_options: dict[str, Any] = field(default_factory=dict)
-    mode: str = "sigmoid"  # per-branch sigmoid: albums with several genres; softmax: one child
+    # per-branch softmax or sigmoid; None: `default_mode` (softmax on a frozen encoder)
+    mode: str | None = None
     top_level: str = "all"
     strategy: str = "shared-heads"
     branch_encoder: str | None = None
     branch_encoder_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_choice("mode", self.mode, MODES)
+        if self.mode is not None:
+            check_choice("mode", self.mode, MODES)
         check_choice("strategy", LEGACY_STRATEGIES.get(self.strategy, self.strategy), STRATEGIES)
         check_choice("top_level", self.top_level, TOP_LEVELS)
+
+
+def default_mode(frozen: bool) -> str:
+    """The per-branch heads' mode when none is given, the one place it is decided: a softmax per
+    branch on a frozen pretrained encoder (its head is a linear probe; the mode the benchmark's
+    hierarchical-lite0 measured, benchmarks/results/on-cover2genres/), a sigmoid per child on an
+    encoder trained with the head (the poster's CNN: albums with several genres per branch)."""
+    return "softmax" if frozen else "sigmoid"
 
 
 def restrict_taxonomy(taxonomy: Taxonomy, top: list[str]) -> Taxonomy:
@@ -172,13 +182,18 @@ def hierarchical(
     config: HierarchicalConfig, label_space: LabelSpace | None, taxonomy: Taxonomy
 ) -> GenreModel:
     """Shared encoder + batched per-branch heads (or `per-branch-models`), coherent node probs."""
-    check_choice("mode", config.mode, MODES)
     strategy = LEGACY_STRATEGIES.get(config.strategy, config.strategy)
     check_choice("strategy", strategy, STRATEGIES)
     tree, space = _tree_and_space(config, label_space, taxonomy)
     if strategy == "per-branch-models":
+        if config.mode is None:
+            config = replace(config, mode=default_mode(False))
+        check_choice("mode", config.mode, MODES)
         return PerBranchModels(config, tree, space)
     base = build_encoder(config.encoder, config.encoder_options, taxonomy)
+    if config.mode is None:
+        config = replace(config, mode=default_mode(bool(base.encoder_frozen)))
+    check_choice("mode", config.mode, MODES)
     head = HierarchicalHead(base.encoder.feature_dim, tree, config.mode)
     model = GenreModel(
         base.encoder, head, space, "hierarchical", config, base.pretrained, base.notice

@@ -102,7 +102,7 @@ class KoenigSingleLabelConfig:
 
 def _build(config, label_space: LabelSpace) -> GenreModel:
     if not config.width > 0:
-        raise ConfigError(f"--width must be positive (1 = the poster's CNN), got {config.width}")
+        raise ConfigError(f"`width` must be positive (1 = the poster's CNN), got {config.width}")
     channels = tuple(scaled(c, config.width) for c in config.channels)
     encoder = ConvStackEncoder(
         channels, scaled(config.fc_units, config.width), config.fc_layers, config.dropout

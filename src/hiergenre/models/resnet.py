@@ -49,7 +49,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A state dict from .safetensors or torch.load(weights_only=True); CheckpointError if bad."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file {path} does not exist: check the --weights path")
+        raise CheckpointError(f"weights file {path} does not exist: check the `weights` path")
     try:
         if path.suffix == ".safetensors":
             return load_file(str(path))

@@ -206,6 +206,8 @@ def style(config: StyleConfig, label_space: LabelSpace | None, taxonomy: Taxonom
     options = dict(config.backbone_options)
     if "mode" in {f.name for f in dataclasses.fields(model_config_class(config.backbone))}:
         options.setdefault("mode", config.mode)  # the backbone follows the style model's mode
+    if "features" in {f.name for f in dataclasses.fields(model_config_class(config.backbone))}:
+        options.setdefault("features", "pooled")  # the backbone's plain trunk: the taps are here
     base = get_model(config.backbone, "level1", taxonomy, **options)
     encoder = StyleEncoder(
         base.encoder,

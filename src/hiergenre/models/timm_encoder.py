@@ -60,7 +60,7 @@ class TimmEncoder(Encoder):
     ):
         super().__init__()
         if not model_name:
-            raise ConfigError("name the timm model: --encoder timm/<name>, e.g. timm/resnet50")
+            raise ConfigError("name the timm model: `encoder` timm/<name>, e.g. timm/resnet50")
         self.model_name = model_name
         self.net = _create(model_name, False, drop_rate)
         self.pretrained, self.notice = self._load(weights, weights_file, drop_rate)

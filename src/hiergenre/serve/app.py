@@ -42,9 +42,9 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
-            raise ConfigError(f"--port must be between 0 and 65535, got {self.port}")
+            raise ConfigError(f"`port` must be between 0 and 65535, got {self.port}")
         if not self.max_upload_mb > 0:
-            raise ConfigError(f"--max-upload-mb must be positive, got {self.max_upload_mb}")
+            raise ConfigError(f"`max_upload_mb` must be positive, got {self.max_upload_mb}")
         if self.max_files < 1:
             raise ConfigError(f"max_files must be at least 1, got {self.max_files}")
 

@@ -237,7 +237,7 @@ def build_table(
 ) -> tuple[BuildResult, Taxonomy]:
     """Build from exactly one source (`metadata` or `labels`), write the TSV to `out`."""
     if (metadata is None) == (labels is None):
-        raise DataError("give exactly one of --from-metadata FILE or --from-labels FILE")
+        raise DataError("give exactly one of `from_metadata` FILE or `from_labels` FILE")
     result = table_from_metadata(metadata) if metadata is not None else table_from_labels(labels)
     return result, write_table(result, out)
 

@@ -115,7 +115,7 @@ def explain_genre(
 ) -> GenreExplanation:
     """Explain one genre (any spelling or alias; the root's name too) in its taxonomy."""
     if depth < 0:
-        raise ConfigError(f"--depth must be 0 or more, got {depth}")
+        raise ConfigError(f"`depth` must be 0 or more, got {depth}")
     node = _resolve_node(taxonomy, genre)
     is_root = node == taxonomy.root
     kids = taxonomy.children(node)

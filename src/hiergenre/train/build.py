@@ -14,24 +14,12 @@ from hiergenre import losses
 from hiergenre.errors import ConfigError
 from hiergenre.models import restrict_taxonomy
 from hiergenre.train.config import OptimSpec, TrainConfig
-from hiergenre.train.distributed import DistContext
 from hiergenre.train.inputs import class_counts
 from hiergenre.tree import tree_tensors
 
 log = logging.getLogger(__name__)
 Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 CB_BETA = 0.999  # Cui et al. 2019, "effective number of samples"
-
-
-def pick_device(name: str, ctx: DistContext = DistContext()) -> torch.device:
-    """`auto` is CUDA when present, else CPU; under torchrun each process takes its local GPU."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "--device cuda was asked for but no CUDA GPU is visible: use --device cpu"
-        )
-    if name == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device("cuda", ctx.local_rank)
 
 
 def param_groups(model: nn.Module, spec: OptimSpec) -> list[dict]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hiergenre.device import DEVICES
 from hiergenre.errors import ConfigError, check_choice
 
 try:
@@ -32,7 +33,6 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "step", "none")
 BALANCES = ("auto", "none", "pos-weight", "class-balanced", "sampler")
 LOSSES = ("auto", "bce", "ce", "conditional", "mcloss")
-DEVICES = ("auto", "cpu", "cuda")
 MIN_IMAGE_SIZE = 32
 CPU_IMAGE_SIZE = 64  # the input size of models without a native one (the poster's CNNs on CPU)
 SOLVERS = ("auto", "lbfgs", "gradient")
@@ -112,7 +112,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     check_choice("schedule", config.optim.schedule, SCHEDULES)
     check_choice("balance mode", config.balance, BALANCES)
     check_choice("loss", config.loss, LOSSES)
-    check_choice("device", config.device, DEVICES)
+    check_choice("`device`", config.device, DEVICES)
     check_choice("solver", config.solver, SOLVERS)
     if not config.l2_grid or min(config.l2_grid) <= 0:
         raise ConfigError(f"l2_grid needs positive strengths, got {list(config.l2_grid)}")
@@ -136,15 +136,15 @@ def validate_config(config: TrainConfig) -> TrainConfig:
             raise ConfigError(f"--{name} must be at least 1, got {value}")
     if config.data.image_size is not None and config.data.image_size < MIN_IMAGE_SIZE:
         raise ConfigError(
-            f"--image-size must be at least {MIN_IMAGE_SIZE} pixels, got {config.data.image_size}"
+            f"`image_size` must be at least {MIN_IMAGE_SIZE} pixels, got {config.data.image_size}"
         )
     if not config.optim.lr > 0:
-        raise ConfigError(f"--lr must be positive, got {config.optim.lr}")
+        raise ConfigError(f"`lr` must be positive, got {config.optim.lr}")
     if config.optim.weight_decay < 0:
-        raise ConfigError(f"--weight-decay must be >= 0, got {config.optim.weight_decay}")
+        raise ConfigError(f"`weight_decay` must be >= 0, got {config.optim.weight_decay}")
     if config.patience < 0:
         raise ConfigError(
-            f"--patience must be >= 0 (0 disables early stopping), got {config.patience}"
+            f"`patience` must be >= 0 (0 disables early stopping), got {config.patience}"
         )
     if config.soft_labels < 0:
         raise ConfigError(f"soft_labels must be >= 0, got {config.soft_labels}")
@@ -215,7 +215,7 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
     """Read a TOML file into a TrainConfig (over `base`); ConfigError on a bad file or key."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist: check the --config path")
+        raise ConfigError(f"config file {path} does not exist: check the `config` path")
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

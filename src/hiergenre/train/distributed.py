@@ -116,7 +116,7 @@ class EpochSampler(Sampler[int]):
     ):
         if batch_size % ctx.world_size:
             raise ConfigError(
-                f"--batch-size {batch_size} must be a multiple of the {ctx.world_size} processes"
+                f"`batch_size` {batch_size} must be a multiple of the {ctx.world_size} processes"
             )
         self.n, self.batch_size, self.seed, self.ctx, self.weights = (
             n,

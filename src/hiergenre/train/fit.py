@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from hiergenre.device import resolve_device
 from hiergenre.evaluate import PRIMARY
 from hiergenre.featcache import encoder_is_frozen
 from hiergenre.fileio import atomic_append_line, atomic_write_text
@@ -213,7 +214,7 @@ def train_epochs(r: Runner, state: RunState, progress: Progress) -> tuple[str, s
         line = run_epoch(r, state, epoch, progress)
         if line is None:
             return "diverged", (
-                f"the training loss became non-finite in epoch {epoch}: lower --lr; the last "
+                f"the training loss became non-finite in epoch {epoch}: lower `lr`; the last "
                 f"good checkpoint (epoch {state.epoch}) is kept in {r.run_dir}"
             )
         metric = line["dev"].get(primary, float("nan"))
@@ -268,10 +269,8 @@ def fit_data(
     """Train `model` on prepared data into `run_dir` (see module doc); the core of `fit`."""
     start = time.perf_counter()
     run_dir = Path(run_dir)
-    ctx = ctx or init_distributed(
-        "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
-    )
-    device = build.pick_device(config.device, ctx)
+    ctx = ctx or init_distributed(resolve_device(config.device).type)
+    device = resolve_device(config.device, ctx.local_rank)
     model.to(device)
     space = model.label_space
     meta = {"taxonomy_digest": space.taxonomy.digest, "label_space": space.fingerprint(),
@@ -307,10 +306,8 @@ def fit(
     the same and more)."""
 
     config = with_image_size(config, model)
-    ctx = init_distributed(
-        "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
-    )
-    device = build.pick_device(config.device, ctx)
+    ctx = init_distributed(resolve_device(config.device).type)
+    device = resolve_device(config.device, ctx.local_rank)
     record = make_record(model, config, dataset, split)
     frozen = encoder_is_frozen(model)  # features are computed once, so never augmented
     data, store, rows = image_data(model, dataset, split, record.preprocess,

@@ -102,7 +102,7 @@ def image_data(
         if part == "train" and len(rows[part]) == 0:
             raise DataError(
                 "the training split is empty for this model's label space: "
-                "check --split and --label-space"
+                "check `split` and `label_space`"
             )
         augmenting = part == "train" and augment
         transform = Augmented(train_transform() if augmenting else None, preprocess)

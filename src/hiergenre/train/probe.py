@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hiergenre.device import resolve_device
 from hiergenre.errors import ConfigError
 from hiergenre.train.config import L2_GRID
 
@@ -177,12 +178,6 @@ def _logits(x, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.addmm(bias, block, weight.T) for _, block in _blocks(x)])
 
 
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def _moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column mean and std (float64) of raw features, accumulated over row chunks."""
     n, dim = features.shape
@@ -196,9 +191,9 @@ def _moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(np.maximum(squares / max(n, 1) - mean * mean, 0.0))
 
 
-def _standardised(features: np.ndarray, mean, std) -> np.ndarray:
-    """(features - mean) / std as float32, filled chunk by chunk (no float64 copy)."""
-    out = np.empty(features.shape, np.float32)
+def _standardised(features: np.ndarray, mean, std, out: np.ndarray) -> np.ndarray:
+    """(features - mean) / std written into the float32 `out`, chunk by chunk (no float64
+    copy of the whole)."""
     step = max(1, CHUNK_BYTES // (8 * features.shape[1]))
     for i in range(0, len(features), step):
         out[i : i + step] = (np.asarray(features[i : i + step], np.float64) - mean) / std
@@ -291,20 +286,22 @@ def _constant_columns(group: Group, y_tr: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.flatnonzero((pos > 0) & (pos < n)), bias
 
 
-def _row_basis(rows: np.ndarray) -> np.ndarray | None:
-    """Orthonormal basis (D, n) of the span of the probe's albums `rows` (n, D) when n is well
-    below D, else None.
+def _row_basis(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(orthonormal basis (D, n) of the span of the probe's albums `rows` (n, D) float32, the
+    albums' coordinates in it (n, n)) when n is well below D, else None.
 
     An L2-regularised linear model's optimal weights lie in the span of its training rows (a part
     orthogonal to it only adds to the penalty), and L-BFGS from a zero start never leaves that
     span, so fitting on the coordinates `rows @ basis` finds the same head at about n / D of the
     cost (3,000 albums on 21,232 features: 14%). One basis serves every group: a branch's albums
     are among the rows, so its optimum lies in their span too, and one QR replaces one per
-    branch (a hierarchical probe has about 100)."""
+    branch (a hierarchical probe has about 100). With rows.T = Q R, the coordinates
+    rows @ Q are R.T: no product with the basis, and no copy of the rows beyond LAPACK's."""
     n, dim = rows.shape
     if n >= 0.8 * dim:
         return None
-    return torch.linalg.qr(torch.as_tensor(rows.T, dtype=torch.float32))[0].numpy()  # (D, n)
+    q, r = torch.linalg.qr(torch.from_numpy(rows).T)  # rows.T is column-major, as LAPACK wants
+    return q.numpy(), np.ascontiguousarray(r.T.numpy())
 
 
 def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[float]]:
@@ -359,7 +356,7 @@ def fit_group(
     if group.kind == "softmax":
         dv, dev_y = dv[dev_y.sum(1) > 0], dev_y[dev_y.sum(1) > 0]
     x_tr, x_dv = x["train"][tr], x["dev"][dv]
-    device = _resolve_device(config.device)
+    device = resolve_device(config.device).type
     train = _tensors(x_tr, y_tr[:, keep], group.kind, config.class_balanced, device)
     dev = _tensors(x_dv, dev_y, group.kind, False, device) if len(dv) else None
     fixed = config.l2_grid[0] if len(config.l2_grid) == 1 else None
@@ -402,17 +399,19 @@ def fit_probe(
         raise ConfigError("the probe's l2_grid needs at least one positive strength")
     mean, std = _moments(features["train"])
     std = np.where(std > 1e-8, std, 1.0)
-    n = sum(len(f) for f in features.values())
+    n = len(features["train"]) + len(features["dev"])
     dim = features["train"].shape[1]
     if n < 0.8 * dim:  # every group in the coordinates of the albums' span (see _row_basis)
-        rows = np.concatenate([_standardised(features[p], mean, std) for p in ("train", "dev")])
-        basis = _row_basis(rows)
-        coords = rows @ basis if basis is not None else rows
-        del rows
         cut = len(features["train"])
+        rows = np.empty((n, dim), np.float32)
+        _standardised(features["train"], mean, std, rows[:cut])
+        _standardised(features["dev"], mean, std, rows[cut:])
+        spanned = _row_basis(rows)
+        basis, coords = spanned if spanned is not None else (None, rows)
+        del rows, spanned
         x = {"train": coords[:cut], "dev": coords[cut:]}
     else:  # streamed: standardised chunk by chunk at every solver step (see `Rows`)
-        basis, device = None, _resolve_device(config.device)
+        basis, device = None, resolve_device(config.device).type
         x = {p: Rows([(f, np.arange(len(f)))], mean, std, device) for p, f in features.items()}
     size = targets["train"].shape[1]
     shape = (size, x["train"].shape[1])

@@ -66,13 +66,13 @@ def run_dataset(run):
     path = run.record.data_path if run.record else run.config.data.path
     if path is not None and not Path(path).is_dir():
         raise DataError(
-            f"the run's dataset {path} is gone: restore it, or pass --data to score another"
+            f"the run's dataset {path} is gone: restore it, or pass `data` to score another"
         )
     dataset = resolve_dataset(path, run.taxonomy)
     if run.record and run.record.data_digest and dataset.digest != run.record.data_digest:
         raise DataError(
             f"the dataset at {dataset.root} changed since {run.run_dir} was trained "
-            "(its digest differs): its test part is no longer the run's; pass --data to score "
+            "(its digest differs): its test part is no longer the run's; pass `data` to score "
             "every album of it instead"
         )
     return dataset
@@ -106,7 +106,7 @@ def _other_rows(run, dataset, include_train: bool) -> tuple[np.ndarray, dict]:
                 "out (--include-train keeps them)")  # fmt: skip
         if len(rows) == 0:
             raise DataError(f"{found}: all of them, so none is left to score; pass "
-                            "--include-train to score them anyway")  # fmt: skip
+                            "`include_train` to score them anyway")  # fmt: skip
     part = "all" if len(rows) == len(dataset) else "all but the run's training covers"
     return rows, {"note": note, "training_covers": len(seen), "part": part}
 

@@ -39,5 +39,5 @@ def check_split(split, dataset) -> None:
         f"the {split.mode} split of {len(dataset)} albums leaves the {' and '.join(empty)} "
         f"part{'s' if len(empty) > 1 else ''} empty (train {sizes['train']}, dev "
         f"{sizes['dev']}, test {sizes['test']}): it needs at least {min_albums(ratios)} {what}; "
-        "add covers or pass a split file with --split"
+        "add covers or pass a split file with `split`"
     )

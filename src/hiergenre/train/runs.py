@@ -69,7 +69,7 @@ def build_model(
     if config.model.weights is not None:
         if not Path(config.model.weights).is_file():
             raise ConfigError(
-                f"weights file {config.model.weights} does not exist: check --weights"
+                f"weights file {config.model.weights} does not exist: check `weights`"
             )
         options["weights_file"] = str(config.model.weights)
     frozen = config.model.frozen  # None: the model's own default (lite0, style, timm: frozen)
@@ -84,7 +84,7 @@ def build_model(
     need = max((getattr(m, "min_size", 0) for m in model.modules()), default=0)
     size = image_size(config, model)
     if size < need:  # its pooling stack would shrink the image to nothing
-        raise ConfigError(f"--image-size {size} is too small for "
+        raise ConfigError(f"`image_size` {size} is too small for "
                           f"{config.model.name}: use at least {need} pixels")  # fmt: skip
     return model
 
@@ -107,7 +107,7 @@ def resolve_split(config: TrainConfig, dataset, taxonomy: Taxonomy, output: str)
                           group_aware=config.data.group_aware)  # fmt: skip
     if not Path(mode).is_file():
         raise ConfigError(
-            f"--split {mode!r} is neither a split file nor a mode ({', '.join(SPLIT_MODES)})"
+            f"`split` {mode!r} is neither a split file nor a mode ({', '.join(SPLIT_MODES)})"
         )
     return Split.load(mode)
 
