@@ -206,15 +206,8 @@ def tag_library(
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress)
     covers = collect_covers(inputs)
-    done = [0]
-
-    def step(n: int) -> None:
-        done[0] += n
-        if progress is not None:
-            progress(done[0], len(covers))
-
     preds = tag_covers(predictor, covers, options, batch_size=batch_size, workers=workers,
-                       progress=step)  # fmt: skip
+                       progress=_counting(progress, len(covers)))  # fmt: skip
     kept: list[Prediction] = []
     ok = 0
 
@@ -231,6 +224,19 @@ def tag_library(
     else:
         deque(rows(), maxlen=0)
     return TagSummary(len(covers), ok, len(covers) - ok, None if out is None else str(out)), kept
+
+
+def _counting(progress: Callable[[int, int], None] | None, total: int) -> Callable[[int], None]:
+    """A per-batch callback `step(n)` that reports `progress(done so far, total)`."""
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    return step
 
 
 def _shards_dir(out: Path, covers: Sequence[Cover], options: DecodeOptions, predictor) -> Path:
@@ -268,15 +274,8 @@ def _tag_sharded(predictor, inputs, options, out, batch_size, workers, progress)
     folder.mkdir(exist_ok=True)
     part = folder / f"part-{ctx.rank:05d}-of-{ctx.world_size:05d}.jsonl"
     if not part.is_file():
-        done = [0]
-
-        def step(n: int) -> None:
-            done[0] += n
-            if progress is not None:
-                progress(done[0], len(mine))
-
         preds = tag_covers(predictor, mine, options, batch_size=batch_size, workers=workers,
-                           progress=step)  # fmt: skip
+                           progress=_counting(progress, len(mine)))  # fmt: skip
         write_rows((prediction_row(p, options.top_k) for p in preds), part)
     else:
         log.info("rank %d reuses its finished part %s", ctx.rank, part)
