@@ -1,223 +1,260 @@
-"""Issue 19's head levers on cover2genres, one at a time, on the benchmark's own folds.
+"""Issue 19's levers on cover2genres, one at a time, on the benchmark's own 5 group-aware folds.
 
-usage: python benchmarks/bench_levers_cover2genres.py DATASET FEATURES OUT.json LEVERS [FOLDS]
+    python benchmarks/bench_levers_cover2genres.py DATASET --features full=FILE [crops=FILE ...]
+        --levers hier@full,flat@full,ens@full,mlp@full,hier@crops ... [--folds 0,1,2,3,4]
+        --out OUT.json
 
 DATASET is the import of ../shared/data/cover2genres (see benchmarks/results/on-cover2genres/
-ablation.md); FEATURES the benchmark's lite0 feature cache file of that import
-(`$HIERGENRE_CACHE/features/albums-<key>.safetensors`, written by a `hiergenre benchmark` run);
-LEVERS a comma list of prior, hier, hier-bal, stop, flat. Per fold the features are standardised
-and projected onto the span of the train + dev albums once (as `train.probe.fit_probe` does), each
-lever's groups are fitted with `train.probe.fit_group`, dev probabilities come from the train-only
-fit, test ones from the refit, and test is scored with `evaluate.score_node_probs` at 0.5 and at
-per-level thresholds chosen on dev. Results: ablation.md in that folder.
+ablation.md). FILE is a feature matrix (.npy, one row per album in the dataset's order): `full` is
+the benchmark's lite0 cache file (`$HIERGENRE_CACHE/features/albums-<key>-float32.npy`, written
+by a `hiergenre benchmark --data DATASET` run), others come from bench_crops_cover2genres.py or
+bench_finetune_cover2genres.py. A feature name `a+b` averages two files, `a|b` concatenates them.
+
+Levers (each `LEVER@FEATURES`):
+- `prior`: the training albums' genre frequencies (no image);
+- `hier`: the library's hierarchical probe (`train.probe.fit_probe`, one softmax per branch,
+  L2 chosen on dev, refitted on train + dev), what `hierarchical-lite0` trains;
+- `flat`: the library's sigmoid probe over every node (what `style` trains), made coherent
+  (a node's probability is at most its parent's);
+- `ens`: the mean of `hier` and `flat`'s node probabilities;
+- `mlp`: a one-hidden-layer MLP (512 units, GELU, dropout) with the same per-branch softmax
+  loss, early-stopped on the dev loss, then refitted on train + dev for that many epochs;
+- `ens-mlp`: the mean of `hier` and `mlp`.
+Every lever's dev probabilities come from its train-only fit; decode thresholds per level are
+chosen on them with `evaluate.choose_thresholds` (as `train` does) and the test part is scored
+with `evaluate.score_node_probs` at those thresholds: the benchmark's metrics, word for word.
 """
 
-# ruff: noqa
+from __future__ import annotations
+
+import argparse
 import json
 import time
-
-
-import json
-import sys
-import time
+from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
+from torch import nn
 
 from hiergenre.benchmark.folds import make_folds
 from hiergenre.data import resolve_dataset
-from hiergenre.evaluate import score_node_probs, scoring_classes
-from hiergenre import metrics as M
+from hiergenre.evaluate import choose_thresholds, score_node_probs, scoring_classes
 from hiergenre.models.heads import TreeStructure, hierarchical_probs
 from hiergenre.taxonomy import get_label_space, load_taxonomy
-from hiergenre.train.probe import ProbeConfig, branch_groups, fit_probe, flat_groups, Group
+from hiergenre.train.probe import ProbeConfig, branch_groups, fit_probe, flat_groups
 
-torch.set_num_threads(2)
-DATA, FEATS, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
-tax = load_taxonomy()
-ds = resolve_dataset(DATA, tax)
-label_sets = ds.label_sets
-space = get_label_space("all", tax)
-Y = space.encode(label_sets).astype(np.float64)
-X = load_file(FEATS)["features"].numpy()
-if False:  # a slice of the features: pooled (last 1280) or style
-    X = {"pooled": X[:, -1280:], "style": X[:, :-1280]}[sys.argv[5]]
-assert len(X) == len(ds), (len(X), len(ds))
-classes = scoring_classes(label_sets, tax)
-present = tuple(n for n in tax.names if Y[:, tax.names.index(n)].any())
-folds = make_folds(ds, tax, 5, 230)
-tree = TreeStructure(tax)
-parents = np.array([tax.names.index(tax.parent(n)) if tax.level(n) > 1 else -1 for n in tax.names])
-levels = np.asarray(tax.levels)
-anc = tax.ancestry_array()
-true_sets = Y > 0
+KEYS = ("hF", "level1_accuracy", "level2_accuracy", "level1_balanced_accuracy",
+        "level2_balanced_accuracy", "balanced_accuracy", "accuracy", "auroc_macro",
+        "auprc_micro", "level1_auprc_macro", "level2_auprc_macro")  # fmt: skip
 
 
-def hprobs(logits, mode="softmax"):
-    return hierarchical_probs(torch.as_tensor(logits, dtype=torch.float32), tree, mode).numpy()
+class Setting:
+    """The dataset, its taxonomy and folds, and the node structure the heads need."""
 
-
-def decode_sets(p, thr):
-    """Top-down: best level-1 always; step to level L+1 if best child's p >= thr[L-1]."""
-    n = len(p)
-    out = np.zeros(p.shape, bool)
-    cur = np.full(n, -1)
-    alive = np.ones(n, bool)
-    for step in range(tax.depth):
-        is_child = parents[None, :] == cur[:, None]
-        masked = np.where(is_child, p, -np.inf)
-        arg = masked.argmax(1)
-        best = masked[np.arange(n), arg]
-        alive &= is_child.any(1)
-        if step > 0:
-            alive &= best >= thr[min(step - 1, len(thr) - 1)]
-        out[np.flatnonzero(alive), arg[alive]] = True
-        cur = np.where(alive, arg, cur)
-    return out
-
-
-def hf(p, rows, thr):
-    return M.hierarchical_prf(true_sets[rows], decode_sets(p, thr), anc)["hF"]
-
-
-GRID = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.01]
-
-
-def choose_thresholds(p, rows):
-    """Coordinate search, level 2 then level 3 (then level 2 again), maximising dev hF."""
-    thr = [0.5, 0.5, 0.5]
-    for lv in (0, 1, 0):
-        best = max(GRID, key=lambda t: hf(p, rows, thr[:lv] + [t] + thr[lv + 1 :]))
-        thr[lv] = best
-    return thr
-
-
-def score(p, rows, thr=None, task="hierarchical"):
-    m = score_node_probs(
-        p, space, [label_sets[i] for i in rows], tax, task, classes=classes, present=present
-    )
-    la = m.get("level_accuracy", {})
-    out = {
-        "hF": m["hF"],
-        "l1": la.get(1),
-        "l2": la.get(2),
-        "bacc": m.get("balanced_accuracy"),
-        "acc": m.get("accuracy"),
-        "mAUROC": m["auroc_macro"],
-        "uAUPRC": m["auprc_micro"],
-    }
-    if thr is not None:
-        out["hF_thr"] = hf(p, rows, thr)
-        out["thr"] = thr
-    return out
-
-
-HGROUPS = branch_groups(parents, "softmax")
-
-
-INTERNAL = sorted(set(parents.tolist()) - {-1})
-
-
-def stop_targets():
-    """Y plus one column per internal node: the album carries the node but none of its children."""
-    extra = np.zeros((len(Y), len(INTERNAL)))
-    for j, p in enumerate(INTERNAL):
-        kids = np.flatnonzero(parents == p)
-        extra[:, j] = (Y[:, p] > 0) & (Y[:, kids].sum(1) == 0)
-    return np.concatenate([Y, extra], 1)
-
-
-def stop_probs(logits, groups, K):
-    cond = np.zeros((len(logits), K))
-    for g in groups:
-        cols = list(g.columns)
-        z = logits[:, cols]
-        z = z - z.max(1, keepdims=True)
-        e = np.exp(z)
-        sm = e / e.sum(1, keepdims=True)
-        kids = [c for c in cols if c < K]
-        cond[:, kids] = sm[:, : len(kids)]
-    logc = np.log(np.maximum(cond, 1e-30))
-    from hiergenre.models.heads import chain_log_probs
-
-    return chain_log_probs(torch.as_tensor(logc), tree).exp().numpy()
-
-
-SGROUPS = []
-for g in HGROUPS:
-    cols = g.columns if g.parent < 0 else g.columns + (len(tax.names) + INTERNAL.index(g.parent),)
-    SGROUPS.append(Group(tuple(cols), "softmax", g.parent))
-
-from hiergenre.train.probe import fit_group, _row_basis
-from hiergenre.train.probe import ProbeConfig, Group, fit_group, _row_basis
-
-LEVERS = sys.argv[4].split(",")
-FOLDS = [int(x) for x in sys.argv[5].split(",")] if len(sys.argv) > 5 else range(5)
-K = len(tax.names)
-Ys = stop_targets()
-
-
-def fit_groups(groups, xs, targets, cfg):
-    """(dev logits, test logits) over the targets' columns: held-out fit for dev, final for test."""
-    size = targets["train"].shape[1]
-    dim = xs["train"].shape[1]
-    W = np.zeros((size, dim))
-    B = np.full(size, -20.0)
-    Wh = np.zeros((size, dim))
-    Bh = np.full(size, -20.0)
-    root = None
-    for g in groups:
-        (w, b), (wh, bh), rec = fit_group(g, xs, targets, cfg, root)
-        if g.parent < 0 and rec["l2"] is not None:
-            root = rec["l2"]
-        c = list(g.columns)
-        W[c], B[c], Wh[c], Bh[c] = w, b, wh, bh
-    return xs["dev"] @ Wh.T + Bh, xs["test"] @ W.T + B
-
-
-results = {}
-for i in FOLDS:
-    split = folds[i]
-    parts = {p: split.rows(ds, p) for p in ("train", "dev", "test")}
-    t0 = time.time()
-    mean = X[parts["train"]].mean(0)
-    std = X[parts["train"]].std(0)
-    std = np.where(std > 1e-8, std, 1.0)
-    xs = {p: ((X[r] - mean) / std).astype(np.float32) for p, r in parts.items()}
-    basis = _row_basis(np.concatenate([xs["train"], xs["dev"]]))
-    xs = {p: v @ basis for p, v in xs.items()}
-    print("fold", i, "projected", round(time.time() - t0), flush=True)
-    for name in LEVERS:
-        t1 = time.time()
-        cfgkw = {}
-        if "-l2x" in name:
-            cfgkw["l2_grid"] = (0.3, 1.0, 3.0, 10.0, 30.0)
-        cfg = ProbeConfig(class_balanced="-bal" in name, **cfgkw)
-        if name == "prior":
-            f = Y[parts["train"]].mean(0)
-            dp, tp = np.tile(f, (len(parts["dev"]), 1)), np.tile(f, (len(parts["test"]), 1))
-        elif name.startswith("hier"):
-            tg = {p: Y[parts[p]] for p in ("train", "dev")}
-            d, t = fit_groups(HGROUPS, xs, tg, cfg)
-            dp, tp = hprobs(d), hprobs(t)
-        elif name.startswith("stop"):
-            tg = {p: Ys[parts[p]] for p in ("train", "dev")}
-            d, t = fit_groups(SGROUPS, xs, tg, cfg)
-            dp, tp = stop_probs(d, SGROUPS, K), stop_probs(t, SGROUPS, K)
-        elif name.startswith("flat"):
-            tg = {p: Y[parts[p]] for p in ("train", "dev")}
-            cfg = ProbeConfig(l2_grid=(1.0,))
-            d, t = fit_groups(flat_groups(K, "sigmoid"), xs, tg, cfg)
-            dp, tp = 1 / (1 + np.exp(-d)), 1 / (1 + np.exp(-t))
-        thr = choose_thresholds(dp, parts["dev"])
-        s = score(tp, parts["test"], thr)
-        s["seconds"] = time.time() - t1
-        results.setdefault(name, {})[i] = s
-        print(
-            name,
-            i,
-            {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()},
-            flush=True,
+    def __init__(self, data: str):
+        self.tax = load_taxonomy()
+        self.ds = resolve_dataset(data, self.tax)
+        self.space = get_label_space("all", self.tax)
+        self.labels = [list(s) for s in self.ds.label_sets]
+        self.y = self.space.encode(self.labels).astype(np.float32)
+        self.folds = make_folds(self.ds, self.tax, 5, 230)
+        self.tree = TreeStructure(self.tax)
+        names = self.tax.names
+        self.parents = np.array(
+            [names.index(self.tax.parent(n)) if self.tax.level(n) > 1 else -1 for n in names]
         )
-        json.dump(results, open(OUT, "w"), indent=1)
+        self.groups = branch_groups(self.parents, "softmax")
+        self.classes = scoring_classes(self.labels, self.tax)
+        self.present = tuple(n for j, n in enumerate(names) if self.y[:, j].any())
+
+    def parts(self, fold: int) -> dict[str, np.ndarray]:
+        split = self.folds[fold]
+        return {p: split.rows(self.ds, p) for p in ("train", "dev", "test")}
+
+    def hier_probs(self, logits: np.ndarray) -> np.ndarray:
+        z = torch.as_tensor(logits, dtype=torch.float32)
+        return hierarchical_probs(z, self.tree, "softmax").numpy()
+
+    def coherent(self, p: np.ndarray) -> np.ndarray:
+        """Each node's probability capped by its parent's (levels top-down)."""
+        out = p.copy()
+        for j in np.argsort(self.tax.levels, kind="stable"):
+            if self.parents[j] >= 0:
+                out[:, j] = np.minimum(out[:, j], out[:, self.parents[j]])
+        return out
+
+    def score(self, probs: np.ndarray, rows: np.ndarray, thresholds) -> dict:
+        m = score_node_probs(probs, self.space, [self.labels[i] for i in rows], self.tax,
+                             "hierarchical", classes=self.classes, present=self.present,
+                             thresholds=thresholds)  # fmt: skip
+        return {k: m.get(k) for k in KEYS}
+
+
+def probe_probs(s: Setting, x, parts, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(dev probs of the train-only fit, test probs of the refit) of the library's probe."""
+    feats = {p: x[parts[p]] for p in ("train", "dev")}
+    targets = {p: s.y[parts[p]] for p in ("train", "dev")}
+    if kind == "hier":
+        fit = fit_probe(feats, targets, s.groups, ProbeConfig())
+    else:
+        fit = fit_probe(feats, targets, flat_groups(s.y.shape[1], "sigmoid"),
+                        ProbeConfig(l2_grid=(1.0,)))  # fmt: skip
+    dev = x[parts["dev"]] @ fit.held_weight.T + fit.held_bias
+    test = x[parts["test"]] @ fit.weight.T + fit.bias
+    if kind == "hier":
+        return s.hier_probs(dev), s.hier_probs(test)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    return s.coherent(sig(dev)), s.coherent(sig(test))
+
+
+class BranchSoftmaxLoss:
+    """Cross-entropy of one softmax per branch against the album's children of that branch
+    (several true children share the target mass), over the albums that carry the parent."""
+
+    def __init__(self, s: Setting):
+        self.groups = [(g.parent, torch.as_tensor(list(g.columns))) for g in s.groups]
+
+    def __call__(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        total, count = logits.new_zeros(()), 0
+        for parent, cols in self.groups:
+            t = y[:, cols]
+            keep = t.sum(1) > 0
+            if parent >= 0:
+                keep &= y[:, parent] > 0
+            if not keep.any():
+                continue
+            t = t[keep] / t[keep].sum(1, keepdim=True)
+            logp = torch.log_softmax(logits[keep][:, cols], 1)
+            total = total - (t * logp).sum()
+            count += int(keep.sum())
+        return total / max(count, 1)
+
+
+def _standardise(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x[rows].mean(0)
+    std = x[rows].std(0)
+    return mean, np.where(std > 1e-8, std, 1.0)
+
+
+def mlp_probs(s: Setting, x, parts, seed: int = 230, hidden: int = 512) -> tuple:
+    """(dev probs, test probs) of the MLP head; see the module doc."""
+    mean, std = _standardise(x, parts["train"])
+    xs = {p: torch.as_tensor((x[r] - mean) / std, dtype=torch.float32) for p, r in parts.items()}
+    ys = {p: torch.as_tensor(s.y[r]) for p, r in parts.items()}
+    loss_fn = BranchSoftmaxLoss(s)
+
+    def train(x_tr, y_tr, epochs, x_dev=None, y_dev=None):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Dropout(0.2), nn.Linear(x_tr.shape[1], hidden), nn.GELU(),
+                            nn.Dropout(0.5), nn.Linear(hidden, s.y.shape[1]))  # fmt: skip
+        opt = torch.optim.AdamW(net.parameters(), lr=3e-4, weight_decay=0.05)
+        best, best_epoch, state = np.inf, 0, None
+        gen = torch.Generator().manual_seed(seed)
+        for epoch in range(1, epochs + 1):
+            net.train()
+            for idx in torch.randperm(len(x_tr), generator=gen).split(64):
+                opt.zero_grad()
+                loss_fn(net(x_tr[idx]), y_tr[idx]).backward()
+                opt.step()
+            if x_dev is not None:
+                net.eval()
+                with torch.no_grad():
+                    dev_loss = float(loss_fn(net(x_dev), y_dev))
+                if dev_loss < best:
+                    best, best_epoch = dev_loss, epoch
+                    state = {k: v.clone() for k, v in net.state_dict().items()}
+                elif epoch - best_epoch >= 8:
+                    break
+        if state is not None:
+            net.load_state_dict(state)
+        return net.eval(), best_epoch
+
+    held, epochs = train(xs["train"], ys["train"], 80, xs["dev"], ys["dev"])
+    both_x = torch.cat([xs["train"], xs["dev"]])
+    final, _ = train(both_x, torch.cat([ys["train"], ys["dev"]]), max(epochs, 1))
+    with torch.no_grad():
+        dev, test = held(xs["dev"]).numpy(), final(xs["test"]).numpy()
+    return s.hier_probs(dev), s.hier_probs(test), {"epochs": epochs}
+
+
+def load_features(spec: str, files: dict[str, str]) -> np.ndarray:
+    """`name`, `a+b` (mean) or `a|b` (concatenation) of the named feature files."""
+    if "|" in spec:
+        return np.concatenate([load_features(p, files) for p in spec.split("|")], 1)
+    if "+" in spec:
+        parts = [load_features(p, files) for p in spec.split("+")]
+        return sum(parts) / len(parts)
+    return np.asarray(np.load(files[spec], mmap_mode="r"), dtype=np.float32)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data")
+    ap.add_argument("--features", nargs="+", required=True, help="NAME=FILE.npy")
+    ap.add_argument("--levers", required=True, help="comma list of LEVER@FEATURES")
+    ap.add_argument("--folds", default="0,1,2,3,4")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    files = dict(f.split("=", 1) for f in args.features)
+    s = Setting(args.data)
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    cache: dict[str, np.ndarray] = {}
+    for fold in (int(f) for f in args.folds.split(",")):
+        parts = s.parts(fold)
+        memo: dict[str, tuple] = {}
+
+        def fitted(kind: str, spec: str, parts=parts, memo=memo) -> tuple:
+            """(dev probs, test probs, extra) of one head on one feature set, fitted once."""
+            if f"{kind}@{spec}" not in memo:
+                x = cache[spec]
+                if kind == "mlp":
+                    memo[f"{kind}@{spec}"] = mlp_probs(s, x, parts)
+                else:
+                    memo[f"{kind}@{spec}"] = (*probe_probs(s, x, parts, kind), {})
+            return memo[f"{kind}@{spec}"]
+
+        for lever in args.levers.split(","):
+            kind, _, spec = lever.partition("@")
+            t0 = time.time()
+            if spec not in cache and kind != "prior":
+                cache[spec] = load_features(spec, files)
+                assert len(cache[spec]) == len(s.ds), (spec, len(cache[spec]), len(s.ds))
+            extra: dict = {}
+            if kind == "prior":
+                f = s.y[parts["train"]].mean(0)
+                dev, test = (np.tile(f, (len(parts[p]), 1)) for p in ("dev", "test"))
+            elif kind in ("hier", "flat", "mlp"):
+                dev, test, extra = fitted(kind, spec)
+            elif kind in ("ens", "ens-mlp"):
+                a, b = fitted("hier", spec), fitted("flat" if kind == "ens" else "mlp", spec)
+                dev, test = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+            else:
+                raise SystemExit(f"unknown lever {kind!r}")
+            thresholds = choose_thresholds(dev, [s.labels[i] for i in parts["dev"]], s.tax)
+            row = s.score(test, parts["test"], thresholds)
+            row.update(thresholds=thresholds, seconds=round(time.time() - t0, 1), **extra)
+            results.setdefault(lever, {})[str(fold)] = row
+            shown = {k: round(v, 3) for k, v in row.items() if isinstance(v, float)}
+            print(f"fold {fold} {lever}: {shown}", flush=True)
+            out.write_text(json.dumps(results, indent=1))
+    print(table(results))
+
+
+def table(results: dict) -> str:
+    """Mean ± sd over folds of every lever, as a markdown table."""
+    cols = ("hF", "level1_accuracy", "level2_accuracy", "level1_balanced_accuracy",
+            "balanced_accuracy", "auroc_macro", "auprc_micro")  # fmt: skip
+    lines = ["| lever | folds | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
+    for lever, folds in results.items():
+        cells = []
+        for c in cols:
+            v = np.array([f[c] for f in folds.values() if f.get(c) is not None], float)
+            cells.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
+        lines.append(f"| {lever} | {len(folds)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

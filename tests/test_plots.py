@@ -30,10 +30,13 @@ def test_benchmark_plots_from_results(tmp_path):
     payload = {"models": [
         {"name": "koenig-singlelabel", "metrics": {"confusion": [[2, 0], [1, 1]],
          "classes": ["A", "B"], "accuracy": 0.75, "balanced_accuracy": 0.75}},
-        {"name": "hierarchical", "metrics": {"level_accuracy": {"1": 1.0, "2": 0.5},
+        {"name": "hierarchical", "metrics": {"level1_albums": 3, "level1_accuracy": 1.0,
+         "level2_albums": 2, "level2_accuracy": 0.5, "level3_albums": 0, "level3_accuracy": None,
          "depth_curve": {"threshold": [0.0, 0.5, 0.9], "named": [1.0, 0.4, 0.0],
                          "precision": [0.3, 0.5, None]}}},
     ]}  # fmt: skip
+    # the level bars come from level<L>_accuracy, levels without albums left out
+    assert plots.level_accuracies(payload["models"][1]["metrics"]) == {1: 1.0, 2: 0.5}
     written = plots.benchmark_plots(payload, tmp_path, {"hierarchical": (y, s, ("A", "B"))})
     names = sorted(p.name for p in written)
     assert names == [

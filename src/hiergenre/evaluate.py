@@ -264,7 +264,7 @@ def hierarchy_metrics(
     out["depth_decoded"] = float(decoded.sum(1).mean()) if len(decoded) else float("nan")
     out["hF_sample"] = metrics.hierarchical_prf(true_sets, decoded, anc, "sample")["hF"]
     out["full_path_accuracy"] = metrics.full_path_accuracy(true_sets, decoded, anc)
-    # Level accuracy and severity need one true path: albums whose closed set is a single chain.
+    # Mistake severity needs one true path: albums whose closed set is a single chain.
     depth = true_sets.sum(1)
     deepest = np.where(depth > 0, (true_sets * levels[None, :]).argmax(1), -1)
     chain = (depth > 0) & (depth == levels[np.maximum(deepest, 0)])
@@ -274,9 +274,6 @@ def hierarchy_metrics(
     out["n_single_path"] = int(chain.sum())
     if chain.any():
         t, p = deepest[chain], pred[chain]
-        out["level_accuracy"] = {
-            int(k): float(v) for k, v in metrics.per_level_accuracy(t, p, anc, levels).items()
-        }
         at = metrics.nodes_at_levels(anc, levels)
         cut = at[p, levels[t] - 1]
         cut = np.where(cut >= 0, cut, p)  # a prediction shallower than the truth stays as it is

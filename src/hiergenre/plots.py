@@ -69,6 +69,16 @@ def confusion(cm: np.ndarray, classes: Sequence[str], path: Path, title: str = "
     return _save(fig, path)
 
 
+def level_accuracies(metrics: Mapping) -> dict[int, float]:
+    """{level: accuracy} from a metrics dict's `level<L>_accuracy` (levels with albums only)."""
+    out = {}
+    for lv in range(1, 10):
+        value = metrics.get(f"level{lv}_accuracy")
+        if value is not None and metrics.get(f"level{lv}_albums"):
+            out[lv] = float(value)
+    return out
+
+
 def level_accuracy(levels: Mapping[str, Mapping], path: Path) -> Path:
     """Grouped bars: accuracy at each taxonomy level per model ({model: {level: accuracy}})."""
     names = list(levels)
@@ -149,8 +159,8 @@ def benchmark_plots(payload: dict, out: Path, preds: Mapping | None = None) -> l
               if r["metrics"].get("depth_curve")}  # fmt: skip
     if curves:
         written.append(precision_depth(curves, out / "precision_vs_depth.png"))
-    levels = {n: r["metrics"]["level_accuracy"] for n, r in rows.items()
-              if r["metrics"].get("level_accuracy")}  # fmt: skip
+    levels = {n: level_accuracies(r["metrics"]) for n, r in rows.items()}
+    levels = {n: v for n, v in levels.items() if v}
     if levels:
         written.append(level_accuracy(levels, out / "level_accuracy.png"))
     return written

@@ -81,9 +81,6 @@ def aggregate(payloads: list[dict], group_aware: bool) -> dict:
                 metrics[key], sd[key] = _mean_sd([f["metrics"].get(key) for f in folds])
             elif key == "depth_curve" and isinstance(value, dict):
                 metrics[key] = _mean_curve([f["metrics"].get(key) for f in folds])
-            elif key == "level_accuracy" and isinstance(value, dict):
-                metrics[key] = {lv: _mean_sd([f["metrics"][key].get(lv) for f in folds])[0]
-                                for lv in value}  # fmt: skip
         agg = {k: v for k, v in row.items() if k not in ("metrics", "test_rows", "run_dir")}
         agg.update(metrics=metrics, metrics_sd=sd, per_fold=[f["metrics"] for f in folds],
                    train_seconds=float(sum(f["train_seconds"] for f in folds)),

@@ -240,7 +240,8 @@ def markdown(payload: dict, headers: list[str], rows: list[list[str]]) -> str:
     for r in payload["models"]:
         if r["kind"] == "model":
             p = r["plan"]
+            size = f"{p['image_size']} px" if p["image_size"] else "the encoder's native size"
             lines.append(f"- {r['name']}: {p['epochs']} epochs (ran {r['epochs_run']}, best "
-                         f"{r['best_epoch']}), {p['image_size']} px, batch {p['batch_size']}, "
+                         f"{r['best_epoch']}), {size}, batch {p['batch_size']}, "
                          f"lr {p['lr']}, options {p['options']}")  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -17,7 +17,6 @@ from hiergenre.metrics.hierarchical import (
     level_scores,
     mistake_severity,
     nodes_at_levels,
-    per_level_accuracy,
     per_level_auroc,
 )
 from hiergenre.metrics.ranking import (
@@ -50,7 +49,6 @@ __all__ = [
     "nodes_at_levels",
     "per_label_auprc",
     "per_label_auroc",
-    "per_level_accuracy",
     "per_level_auroc",
     "pr_curve",
     "precision_recall_f1",

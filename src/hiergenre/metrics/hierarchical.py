@@ -93,27 +93,6 @@ def nodes_at_levels(ancestry: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return out
 
 
-def per_level_accuracy(
-    true_idx: np.ndarray, pred_idx: np.ndarray, ancestry: np.ndarray, levels: np.ndarray
-) -> dict[int, float]:
-    """For each level L: among albums whose true node is at depth >= L, the share whose predicted
-    node's level-L ancestor equals the true node's level-L ancestor (a prediction shallower than L
-    or -1 is wrong). Inputs are (N,) node indices; levels with no such album give NaN.
-
-    >>> anc = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1]], bool)
-    >>> per_level_accuracy(np.array([1, 1]), np.array([0, 1]), anc, np.array([1, 2, 1]))
-    {1: 1.0, 2: 0.5}
-    """
-    at = nodes_at_levels(ancestry, levels)
-    true_at, pred_at = at[np.asarray(true_idx)], at[np.asarray(pred_idx)]
-    out: dict[int, float] = {}
-    for col in range(at.shape[1]):
-        valid = true_at[:, col] >= 0
-        hits = pred_at[valid, col] == true_at[valid, col]
-        out[col + 1] = float(hits.mean()) if valid.any() else float("nan")
-    return out
-
-
 def per_level_auroc(y_true: np.ndarray, scores: np.ndarray, levels: np.ndarray) -> dict[int, float]:
     """Micro AUROC over the (N, K) columns of each level; `levels` (K,) is each column's level."""
     levels = np.asarray(levels)
