@@ -178,3 +178,26 @@ def test_refusing_to_overwrite_a_run_does_not_import_torch(tmp_path):
         "assert code == 2, code"
     )
     assert "torch" not in got["heavy"], got["heavy"]
+
+
+def test_a_probe_shows_its_branches_l2_grid_and_iterations_not_epochs():
+    from hiergenre.cli.train_cmd import _Bars
+
+    start = {"epochs": 8, "start_epoch": 0, "steps": 74, "run_dir": "run", "solver": "lbfgs"}
+    probe = {"group": 3, "groups": 5, "stage": "grid", "l2": 1.0, "step": 3, "steps": 6,
+             "iteration": 40, "max_iter": 100}  # fmt: skip
+    with _Bars(quiet=False) as bars:
+        bars.update("start", start)
+        bars.update("probe", probe)
+        bars.update("probe", {**probe, "stage": "refit", "l2": 0.1, "step": 1, "steps": 1})
+        shown = {t.description: (t.completed, t.total, t.fields["status"]) for t in bars.bars.tasks}
+    assert shown == {
+        "branches": (3, 5, ""),
+        "L2 strengths": (1, 1, "L2 0.1, refit on train + dev"),
+        "L-BFGS iterations": (40, 100, ""),
+    }
+    with _Bars(quiet=False) as bars:
+        bars.update("start", {**start, "solver": "gradient"})
+        bars.update("step", {"epoch": 1, "step": 10, "steps": 74, "loss": 0.5})
+        shown = {t.description: (t.completed, t.total) for t in bars.bars.tasks}
+    assert shown == {"epochs": (0, 8), "steps": (10, 74)}

@@ -37,8 +37,11 @@ def test_frozen_encoder_trains_only_the_head_on_cached_features(tmp_path, setup)
     encoder_before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
     head_before = model.head.weight.detach().clone()
     events = []
-    fit(model, dataset, split, CFG, tmp_path / "a", lambda e, i: events.append(e))
-    assert events.count("features") == 1  # every cover at once, parts index into them
+    fit(model, dataset, split, CFG, tmp_path / "a", lambda e, i: events.append((e, i)))
+    names = [e for e, _ in events]
+    assert names.count("features") == 1  # every cover at once, parts index into them
+    assert events[names.index("start")][1]["solver"] == "lbfgs"  # a linear probe: its solver's
+    assert "probe" in names and "step" not in names  # iterations, no epoch's steps
     cache = sorted((tmp_path / "cache" / "features").glob("*.npy"))
     assert len(cache) == 1
     stamps = [p.stat().st_mtime_ns for p in cache]

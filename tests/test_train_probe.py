@@ -273,3 +273,53 @@ def test_streamed_float16_memmapped_features_fit_the_in_memory_head(kind, tmp_pa
     np.testing.assert_allclose(streamed.weight, whole.weight, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(streamed.bias, whole.bias, rtol=1e-3, atol=1e-3)
     assert np.abs(streamed.weight).max() > 0.1  # a real fit
+
+
+def test_the_probe_reports_its_l2_grid_and_every_solver_iteration():
+    """`progress("probe", info)` follows the work: each strength of the grid (strongest first),
+    then the refit, each L-BFGS iteration once; and listening changes nothing in the fit."""
+    x, y = blobs(300, 10, 3, noise=1.5, seed=2)
+    onehot = np.eye(3)[y]
+    parts, targets = (
+        {"train": x[:200], "dev": x[200:]},
+        {"train": onehot[:200], "dev": onehot[200:]},
+    )
+    config = ProbeConfig(l2_grid=(1e-2, 1.0), max_iter=5)
+    events = []
+    fit = fit_probe(parts, targets, flat_groups(3, "softmax"), config,
+                    lambda event, info: events.append((event, info)))  # fmt: skip
+    assert {event for event, _ in events} == {"probe"}
+    solve = [(i["stage"], i["step"], i["steps"], i["l2"]) for _, i in events]
+    chosen = fit.record()["chosen_l2"][0]
+    assert list(dict.fromkeys(solve)) == [("grid", 1, 2, 1.0), ("grid", 2, 2, 1e-2),
+                                          ("refit", 1, 1, chosen)]  # fmt: skip
+    for each in dict.fromkeys(solve):  # 5 iterations do not converge here: every one is told
+        assert [i["iteration"] for s, (_, i) in zip(solve, events, strict=True) if s == each] == [
+            1,
+            2,
+            3,
+            4,
+            5,
+        ]
+    assert {(i["group"], i["groups"], i["max_iter"]) for _, i in events} == {(1, 1, 5)}
+    quiet = fit_probe(parts, targets, flat_groups(3, "softmax"), config)
+    np.testing.assert_array_equal(quiet.weight, fit.weight)
+
+
+def test_a_hierarchical_probe_reports_each_branch():
+    """One group per branch: the root chooses on its grid, a branch with few dev albums fits at
+    the root's strength (stage `fit`), each is refitted on train + dev."""
+    x, y = blobs(600, 6, 5, noise=1.0, seed=4)
+    targets = np.zeros((600, 5))  # c, d, e children of a (as above)
+    targets[:, 0], targets[:, 1] = y < 3, y >= 3
+    for cls in range(3):
+        targets[y == cls, 2 + cls] = 1
+    dev = np.r_[np.flatnonzero(y[400:] >= 3)[:40], np.flatnonzero(y[400:] < 3)[:6]] + 400
+    events = []
+    fit_probe({"train": x[:400], "dev": x[dev]}, {"train": targets[:400], "dev": targets[dev]},
+              branch_groups(np.array([-1, -1, 0, 0, 0]), "softmax"),
+              ProbeConfig(l2_grid=(1e-3, 1e-1, 10.0), patience=5),
+              lambda event, info: events.append(info))  # fmt: skip
+    stages = list(dict.fromkeys((i["group"], i["groups"], i["stage"]) for i in events))
+    assert stages == [(1, 2, "grid"), (1, 2, "refit"), (2, 2, "fit"), (2, 2, "refit")]
+    assert {i["steps"] for i in events if i["stage"] == "grid"} == {3}

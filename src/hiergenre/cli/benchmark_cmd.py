@@ -10,8 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from hiergenre.cli.common import DEVICE, console, console_err
+from hiergenre.cli.defaults import library_value
 
 o = typer.Option
+
+
+def _bench(name: str):
+    """A default of benchmark/config.py (BenchmarkConfig, the model plans)."""
+    return library_value("benchmark/config.py", name)
 
 
 def _progress(quiet: bool):
@@ -79,15 +85,18 @@ def benchmark(
         "--quick",
         help="Fewer epochs, smaller models, shorter probe grids (~2 min, 2 cores).",
     ),
-    out: Path = o(Path("benchmarks/results/latest"), "--out", help="Results directory."),
-    seed: int = o(230, "--seed", help="Seed of the split and of every model."),
+    out: Path = o(Path(_bench("BenchmarkConfig.out")), "--out", help="Results directory."),
+    seed: int = o(
+        _bench("BenchmarkConfig.seed"), "--seed", help="Seed of the split and of every model."
+    ),
     device: str = DEVICE,
     epochs: int = o(None, "--epochs", help="Epochs for every model (overrides the plans)."),
     image_size: int = o(
         None,
         "--image-size",
-        help="Input size for every model (default: "
-        "each model's plan, 64 px on CPU; real covers want 128-224).",
+        help="Input size for every model (real covers want 128-224; default: each model's plan, "
+        f"{_bench('ModelPlan.image_size')} px, pretrained encoders their native size, "
+        f"{_bench('SYNTHETIC_SIZE')} px on the synthetic covers).",
     ),
     weights: str = o(None, "--weights", help="Local ImageNet ResNet-101 weights file."),
     folds: int = o(

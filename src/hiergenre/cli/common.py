@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from hiergenre.cli.defaults import choices, library_value
 from hiergenre.errors import HiergenreError
 
 if TYPE_CHECKING:
@@ -38,7 +39,10 @@ DEVICE = typer.Option(
     None, "--device", help="auto (cuda when there is a GPU, else cpu) | cpu | cuda."
 )
 BACKEND = typer.Option(
-    "torch", "--backend", help="torch | onnx (the exported graph in ONNX Runtime, CPU)."
+    library_value("predictor.py", "load_predictor.backend"),
+    "--backend",
+    help=f"{choices(library_value('predictor.py', 'BACKENDS'))} (onnx: the exported graph in "
+    "ONNX Runtime, CPU).",
 )
 
 

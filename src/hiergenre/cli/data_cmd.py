@@ -67,7 +67,7 @@ def import_cmd(
         list[str] | None,
         typer.Option(
             help="CSV column(s) with the genres: repeat it or give a comma list "
-            "(Discogs: --label-col genres --label-col styles). Default: labels."
+            f"(Discogs: --label-col genres --label-col styles). Default: {_COLS.labels}."
         ),
     ] = None,
     group_col: Annotated[str, typer.Option(help="CSV column with the artist/group.")] = (

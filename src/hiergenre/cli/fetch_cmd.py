@@ -80,8 +80,10 @@ def fetch_cmd(
     ] = (_HTTP.max_bytes / 2**20),
     contact: Annotated[
         str, typer.Option(metavar="ADDRESS", help="Your e-mail or URL, sent in the User-Agent.")
-    ] = "",
-    retry_failed: Annotated[bool, typer.Option(help="Try earlier failures again.")] = False,
+    ] = _CFG.contact,
+    retry_failed: Annotated[bool, typer.Option(help="Try earlier failures again.")] = (
+        _CFG.retry_failed
+    ),
     dry_run: Annotated[bool, typer.Option(help="Print the plan; fetch nothing.")] = False,
 ) -> None:
     """Download covers into OUT (resumable: a ledger records every album's outcome)."""

@@ -11,9 +11,21 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from hiergenre.cli.common import BACKEND, DEVICE, console, console_err
+from hiergenre.cli.defaults import choices, library_value
 from hiergenre.errors import ConfigError, DataError
 
 o = typer.Option
+DECODERS = choices(library_value("predict.py", "DECODERS"))
+
+
+def _decode(field: str):
+    """A DecodeOptions default (predictor.py)."""
+    return library_value("predictor.py", f"DecodeOptions.{field}")
+
+
+def _tagging(param: str):
+    """A default of `tagging.tag_library`, what predict calls."""
+    return library_value("tagging.py", f"tag_library.{param}")
 
 
 def evaluate(
@@ -80,14 +92,16 @@ def predict(
         ..., help="Cover files, folders (recursive), globs, or .txt/.csv files listing paths."
     ),
     run: Path = o(..., "--run", help="A trained run directory."),
-    top_k: int = o(3, "--top-k", help="How many genre paths per cover."),
-    decode: str = o("greedy", "--decode", help="greedy | beam | threshold | min-distance."),
+    top_k: int = o(_decode("top_k"), "--top-k", help="How many genre paths per cover."),
+    decode: str = o(_decode("decode"), "--decode", help=f"{DECODERS}."),
     threshold: float = o(
         None, "--threshold", help="Stop at an internal genre when no child is this probable."
     ),
     out: Path = o(None, "--out", help="Write one row per cover to this .csv or .jsonl file."),
-    batch_size: int = o(32, "--batch-size", help="Covers per forward pass."),
-    workers: int = o(2, "--workers", help="Threads decoding covers while the model runs."),
+    batch_size: int = o(_tagging("batch_size"), "--batch-size", help="Covers per forward pass."),
+    workers: int = o(
+        _tagging("workers"), "--workers", help="Threads decoding covers while the model runs."
+    ),
     device: str = DEVICE,
     backend: str = BACKEND,
     as_json: bool = o(False, "--json", help="Print JSON instead of a table (without --out)."),

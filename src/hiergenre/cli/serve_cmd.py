@@ -7,17 +7,25 @@ from pathlib import Path
 import typer
 
 from hiergenre.cli.common import BACKEND, DEVICE, console_err
+from hiergenre.cli.defaults import library_value
 
 o = typer.Option
+
+
+def _serve(field: str):
+    """A ServeConfig default (serve/app.py)."""
+    return library_value("serve/app.py", f"ServeConfig.{field}")
 
 
 def serve(
     run: Path = o(..., "--run", help="A trained run directory."),
     host: str = o(
-        "127.0.0.1", "--host", help="Address to bind (0.0.0.0 exposes it to the network)."
+        _serve("host"), "--host", help="Address to bind (0.0.0.0 exposes it to the network)."
     ),
-    port: int = o(8000, "--port", help="TCP port."),
-    max_upload_mb: float = o(20.0, "--max-upload-mb", help="Largest request body accepted (MB)."),
+    port: int = o(_serve("port"), "--port", help="TCP port."),
+    max_upload_mb: float = o(
+        _serve("max_upload_mb"), "--max-upload-mb", help="Largest request body accepted (MB)."
+    ),
     device: str = DEVICE,
     backend: str = BACKEND,
 ) -> None:

@@ -11,11 +11,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from hiergenre.cli.common import DEVICE, console, console_err
+from hiergenre.cli.defaults import choices, library_value
 from hiergenre.data.audio import AUDIO_SUFFIXES
 from hiergenre.errors import ConfigError, DataError
 
 o = typer.Option
 SHOWN_SKIPS = 20
+PROPOSE, TAG = "library/propose.py", "library/tag.py"
+TAG_MODE = library_value(TAG, "TagOptions.mode")
+
+
+def _mode_help(mode: str, text: str) -> str:
+    return f"{text} (the default)." if mode == TAG_MODE else f"{text}."
 
 
 def _mode(keep_existing: bool, replace: bool, fill_empty: bool) -> str:
@@ -23,7 +30,7 @@ def _mode(keep_existing: bool, replace: bool, fill_empty: bool) -> str:
                               ("fill-empty", fill_empty)) if on]  # fmt: skip
     if len(chosen) > 1:
         raise ConfigError("choose one of --keep-existing, --replace and --fill-empty")
-    return chosen[0] if chosen else "fill-empty"
+    return chosen[0] if chosen else TAG_MODE
 
 
 def _bar(show: bool):
@@ -114,24 +121,50 @@ def tag(
     library: Path = typer.Argument(None, help="Your music library's folder (or one audio file)."),
     run: Path = o(None, "--run", help="A trained run directory."),
     write: bool = o(False, "--write", help="Write the genre tags (through an undo ledger)."),
-    levels: str = o("path", "--levels", help="1 | 2 | path | leaf: which genres to write."),
+    levels: str = o(
+        library_value(PROPOSE, "ProposeOptions.levels"),
+        "--levels",
+        help=f"{choices(library_value(PROPOSE, 'LEVELS'))}: which genres to write.",
+    ),
     min_prob: float = o(
         None, "--min-prob", help="Back off to the parent genre when a sub-genre is below this."
     ),
-    keep_existing: bool = o(False, "--keep-existing", help="Add ours to the genres a file has."),
-    replace: bool = o(False, "--replace", help="Replace the genres files have."),
-    fill_empty: bool = o(False, "--fill-empty", help="Only albums with no genre (the default)."),
+    keep_existing: bool = o(
+        False,
+        "--keep-existing",
+        help=_mode_help("keep-existing", "Add ours to the genres a file has"),
+    ),
+    replace: bool = o(
+        False, "--replace", help=_mode_help("replace", "Replace the genres files have")
+    ),
+    fill_empty: bool = o(
+        False, "--fill-empty", help=_mode_help("fill-empty", "Only albums with no genre")
+    ),
     genre_map: Path = o(
         None, "--genre-map", help="Your genres: a .txt whitelist, a beets .yaml tree or a .tsv."
     ),
-    id3v23_sep: str = o("/", "--id3v23-sep", help="Separator of several genres in ID3v2.3."),
+    id3v23_sep: str = o(
+        library_value(TAG, "TagOptions.id3v23_sep"),
+        "--id3v23-sep",
+        help="Separator of several genres in ID3v2.3.",
+    ),
     ledger: Path = o(
-        None, "--ledger", help="The ledger (default LIBRARY/.hiergenre-ledger.jsonl)."
+        None, "--ledger", help=f"The ledger (default LIBRARY/{library_value(TAG, 'LEDGER_NAME')})."
     ),
     undo: Path = o(None, "--undo", help="Restore every file a ledger wrote, byte for byte."),
-    decode: str = o("greedy", "--decode", help="greedy | beam | threshold | min-distance."),
-    batch_size: int = o(32, "--batch-size", help="Covers per forward pass."),
-    workers: int = o(2, "--workers", help="Threads decoding covers while the model runs."),
+    decode: str = o(
+        library_value(PROPOSE, "ProposeOptions.decode"),
+        "--decode",
+        help=f"{choices(library_value('predict.py', 'DECODERS'))}.",
+    ),
+    batch_size: int = o(
+        library_value(TAG, "TagOptions.batch_size"), "--batch-size", help="Covers per forward pass."
+    ),
+    workers: int = o(
+        library_value(TAG, "TagOptions.workers"),
+        "--workers",
+        help="Threads decoding covers while the model runs.",
+    ),
     device: str = DEVICE,
     as_json: bool = o(False, "--json", help="Print the albums as JSON instead of a table."),
     quiet: bool = o(False, "--quiet", "-q", help="No progress bar."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from enum import Enum
 from pathlib import Path
@@ -107,7 +108,12 @@ def _render_stats(stats: TaxonomyStats) -> None:
 @taxonomy_app.command("stats")
 def stats_cmd(
     taxonomy: Path | None = TaxonomyOption,
-    top: int = typer.Option(10, "--top", min=1, help="How many of the largest branches to list."),
+    top: int = typer.Option(
+        inspect.signature(taxonomy_stats).parameters["top"].default,
+        "--top",
+        min=1,
+        help="How many of the largest branches to list.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Nodes and leaves per level, branching, and the largest branches."""
@@ -190,7 +196,12 @@ def _render_explanation(ex: GenreExplanation) -> None:
 
 def explain_taxonomy_cmd(
     genre: str = typer.Argument(..., help="A genre name, any spelling or alias (e.g. 'hip hop')."),
-    depth: int = typer.Option(2, "--depth", min=0, help="Levels of the subtree to show."),
+    depth: int = typer.Option(
+        inspect.signature(explain_genre).parameters["depth"].default,
+        "--depth",
+        min=0,
+        help="Levels of the subtree to show.",
+    ),
     data: Path | None = typer.Option(
         None, "--data", help="Dataset directory (with manifest.csv): count albums per node."
     ),

@@ -52,12 +52,16 @@ class HierarchicalConfig:
         check_choice("top_level", self.top_level, TOP_LEVELS)
 
 
+# The per-branch heads' mode when none is given, by whether the encoder is frozen: a softmax per
+# branch on a frozen pretrained encoder (its head is a linear probe; the mode the benchmark's
+# hierarchical-lite0 measured, benchmarks/results/on-cover2genres/), a sigmoid per child on an
+# encoder trained with the head (the poster's CNN: albums with several genres per branch).
+DEFAULT_MODE = {True: "softmax", False: "sigmoid"}
+
+
 def default_mode(frozen: bool) -> str:
-    """The per-branch heads' mode when none is given, the one place it is decided: a softmax per
-    branch on a frozen pretrained encoder (its head is a linear probe; the mode the benchmark's
-    hierarchical-lite0 measured, benchmarks/results/on-cover2genres/), a sigmoid per child on an
-    encoder trained with the head (the poster's CNN: albums with several genres per branch)."""
-    return "softmax" if frozen else "sigmoid"
+    """The per-branch heads' mode when none is given, the one place it is decided (DEFAULT_MODE)."""
+    return DEFAULT_MODE[bool(frozen)]
 
 
 def restrict_taxonomy(taxonomy: Taxonomy, top: list[str]) -> Taxonomy:

@@ -14,6 +14,7 @@ from hiergenre.train.config import (
 from hiergenre.train.fit import fit, fit_data
 from hiergenre.train.inputs import TrainData
 from hiergenre.train.loop import evaluate, train_one_epoch
+from hiergenre.train.options import apply_options, default_run_dir
 from hiergenre.train.runs import build_model, load_run, train_from_config
 from hiergenre.train.summary import RunResult
 
@@ -25,6 +26,8 @@ __all__ = [
     "RunResult",
     "TrainConfig",
     "TrainData",
+    "apply_options",
+    "default_run_dir",
     "build_model",
     "config_from_dict",
     "config_to_dict",

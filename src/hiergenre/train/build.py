@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from hiergenre import losses
 from hiergenre.errors import ConfigError
 from hiergenre.models import restrict_taxonomy
-from hiergenre.train.config import OptimSpec, TrainConfig
+from hiergenre.train.config import AUTO_LOSS, OUTPUT_LOSSES, OptimSpec, TrainConfig
 from hiergenre.train.inputs import class_counts
 from hiergenre.tree import tree_tensors
 
@@ -75,19 +75,12 @@ def resolved_loss(config: TrainConfig, output: str) -> str:
     """`auto` is BCE for sigmoid, CE for softmax, and for hierarchical BCE on the chained node
     probabilities (the flat model's objective on a coherent model; on the synthetic set it gave
     a higher dev hierarchical F1 than the conditional loss, see the training notes)."""
-    if config.loss != "auto":
-        allowed = {
-            "sigmoid": ("bce",),
-            "softmax": ("ce",),
-            "hierarchical": ("conditional", "mcloss", "bce"),
-        }
-        if config.loss not in allowed[output]:
-            raise ConfigError(
-                f"loss {config.loss!r} does not fit a {output} model: "
-                f"use {' or '.join(allowed[output])}"
-            )
-        return config.loss
-    return {"sigmoid": "bce", "softmax": "ce", "hierarchical": "bce"}[output]
+    if config.loss == "auto":
+        return AUTO_LOSS[output]
+    if config.loss not in OUTPUT_LOSSES[output]:
+        raise ConfigError(f"loss {config.loss!r} does not fit a {output} model: "
+                          f"use {' or '.join(OUTPUT_LOSSES[output])}")  # fmt: skip
+    return config.loss
 
 
 def class_weights(output: str, targets: np.ndarray, size: int, mode: str) -> torch.Tensor | None:

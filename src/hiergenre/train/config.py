@@ -33,6 +33,11 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "step", "none")
 BALANCES = ("auto", "none", "pos-weight", "class-balanced", "sampler")
 LOSSES = ("auto", "bce", "ce", "conditional", "mcloss")
+# The losses each output takes, and the one `auto` picks: BCE for sigmoid, CE for softmax, and for
+# a hierarchical model BCE on the chained node probabilities (see build.resolved_loss).
+HIERARCHICAL_LOSSES = ("bce", "conditional", "mcloss")
+OUTPUT_LOSSES = {"sigmoid": ("bce",), "softmax": ("ce",), "hierarchical": HIERARCHICAL_LOSSES}
+AUTO_LOSS = {"sigmoid": "bce", "softmax": "ce", "hierarchical": "bce"}
 MIN_IMAGE_SIZE = 32
 CPU_IMAGE_SIZE = 64  # the input size of models without a native one (the poster's CNNs on CPU)
 SOLVERS = ("auto", "lbfgs", "gradient")
@@ -111,6 +116,11 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     check_choice("optimizer", config.optim.optimizer, OPTIMIZERS)
     check_choice("schedule", config.optim.schedule, SCHEDULES)
     check_choice("balance mode", config.balance, BALANCES)
+    if config.kind == "hierarchical" and config.loss not in ("auto", *HIERARCHICAL_LOSSES):
+        listed = " | ".join(HIERARCHICAL_LOSSES)
+        raise ConfigError(
+            f"unknown `loss` {config.loss!r}: choose {listed} for a hierarchical model"
+        )
     check_choice("loss", config.loss, LOSSES)
     check_choice("`device`", config.device, DEVICES)
     check_choice("solver", config.solver, SOLVERS)
@@ -120,16 +130,6 @@ def validate_config(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"probe_iters must be at least 1, got {config.probe_iters}")
     if not config.optim.encoder_lr_scale > 0:
         raise ConfigError(f"encoder_lr_scale must be positive, got {config.optim.encoder_lr_scale}")
-    if config.kind == "hierarchical" and config.loss not in (
-        "auto",
-        "conditional",
-        "mcloss",
-        "bce",
-    ):
-        raise ConfigError(
-            f"loss {config.loss!r} does not fit a hierarchical model: "
-            "use conditional, mcloss or bce"
-        )
     positive = {"epochs": config.epochs, "batch-size": config.batch_size}
     for name, value in positive.items():
         if value < 1:

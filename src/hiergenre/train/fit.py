@@ -242,7 +242,7 @@ def probe_epoch(r: Runner, state: RunState, progress: Progress) -> tuple[str, st
     start = time.perf_counter()
     balanced = build.resolved_balance(r.config, r.model.output) == "class-balanced"
     probe = ProbeConfig(r.config.l2_grid, r.config.probe_iters, class_balanced=balanced)
-    fit = fit_head(r.model, r.data, probe)
+    fit = fit_head(r.model, r.data, probe, lambda event, info: _emit(progress, r.ctx, event, info))
     r.meta["head_fit"] = fit.record()
     r.probe_fit = fit
     with held_out_head(r.model, fit):  # dev albums were refitted on: score the train-only fit
@@ -284,10 +284,12 @@ def fit_data(
         if ctx.is_main:
             _start_run_dir(run_dir, config, space.taxonomy)
         save_last(r, state)
+    solver = r.meta.get("solver", "gradient")  # lbfgs: "probe" events, not "step"s
     _emit(progress, ctx, "start", {"epochs": config.epochs, "start_epoch": state.epoch,
-                                   "steps": len(r.loader), "run_dir": str(run_dir)})  # fmt: skip
+                                   "steps": len(r.loader), "run_dir": str(run_dir),
+                                   "solver": solver})  # fmt: skip
     try:
-        if r.meta.get("solver") == "lbfgs":
+        if solver == "lbfgs":
             status, message = probe_epoch(r, state, progress)
         else:
             status, message = train_epochs(r, state, progress)

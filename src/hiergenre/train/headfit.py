@@ -30,7 +30,6 @@ from hiergenre.train.probe import (
 )
 
 log = logging.getLogger(__name__)
-SOLVERS = ("auto", "lbfgs", "gradient")
 
 
 def uses_probe(model: nn.Module, solver: str, frozen: bool) -> bool:
@@ -94,12 +93,13 @@ def held_out_head(model: nn.Module, fit: ProbeFit):
         install(model, fit)
 
 
-def fit_head(model: nn.Module, data, config: ProbeConfig) -> ProbeFit:
-    """Fit the head of `model` (a HeadOnly on cached features) on data's train/dev parts."""
+def fit_head(model: nn.Module, data, config: ProbeConfig, progress=None) -> ProbeFit:
+    """Fit the head of `model` (a HeadOnly on cached features) on data's train/dev parts;
+    `progress("probe", info)` follows the solver (`probe.fit_probe`)."""
     inner = getattr(model, "model", model)
     size = inner.label_space.size
     feats = {p: data.datasets[p].x.numpy() for p in ("train", "dev")}
     targets = {p: multi_hot(inner.output, data.targets[p], size) for p in ("train", "dev")}
-    fit = fit_probe(feats, targets, head_groups(inner), config)
+    fit = fit_probe(feats, targets, head_groups(inner), config, progress)
     install(inner, fit)
     return fit

@@ -36,6 +36,7 @@ sigmoid columns every album of the group carries get +`ABSENT_LOGIT`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,8 @@ CHUNK_BYTES = 1 << 26  # float32 bytes of one streamed chunk of standardised fea
 ABSENT_LOGIT = 20.0
 MIN_DEV = 10  # a branch with fewer dev albums takes the root group's L2 strength
 KINDS = ("softmax", "sigmoid")
+Progress = Callable[[str, dict], None] | None  # fit's `progress(event, info)`
+Iterations = Callable[[int], None] | None  # told each new L-BFGS iteration of one solve
 
 
 @dataclass(frozen=True)
@@ -214,8 +217,10 @@ def _loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, kind: str) -> 
     return (_terms(logits, y, kind)[0].sum(1) * w).sum() / w.sum()
 
 
-def _solve(x, y, w, kind, l2, init, max_iter) -> tuple[torch.Tensor, torch.Tensor]:
+def _solve(x, y, w, kind, l2, init, max_iter, iterations: Iterations = None):
     """Minimise mean log loss + 0.5 * l2 * ||W||^2 with L-BFGS; returns (W (k, D), b (k,)).
+    `iterations(n)` is told each new iteration (read from the solver's state, so the solve is
+    the same with or without it).
 
     The closure sets the analytic gradient (softmax or sigmoid minus the targets, weighted, back
     through the linear layer) instead of running autograd: the same numbers, and most of a
@@ -225,9 +230,14 @@ def _solve(x, y, w, kind, l2, init, max_iter) -> tuple[torch.Tensor, torch.Tenso
                             tolerance_grad=1e-6, tolerance_change=1e-10,
                             line_search_fn="strong_wolfe")  # fmt: skip
     share = (w / w.sum())[:, None]
+    told = [0]
 
     @torch.no_grad()
     def closure() -> torch.Tensor:
+        done = opt.state[weight].get("n_iter", 0)  # the iteration this evaluation belongs to
+        if iterations is not None and done > told[0]:
+            told[0] = done
+            iterations(done)
         loss = 0.5 * l2 * (weight * weight).sum()
         grad = l2 * weight
         bias_grad = torch.zeros_like(bias)
@@ -304,13 +314,16 @@ def _row_basis(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return q.numpy(), np.ascontiguousarray(r.T.numpy())
 
 
-def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[float]]:
+def _over_grid(train, dev, kind: str, config: ProbeConfig, tell=None) -> tuple[list, list]:
     """Fits [(l2, (W, b))] from the strongest L2 down (warm starts) and their dev log losses."""
     dim, k, dev_at = train[0].shape[1], train[1].shape[1], train[1].device
     init = (torch.zeros(k, dim, device=dev_at), torch.zeros(k, device=dev_at))
     fits, scores = [], []
-    for l2 in sorted(config.l2_grid, reverse=True):
-        init = _solve(*train, kind, l2, init, config.max_iter)
+    grid = sorted(config.l2_grid, reverse=True)
+    for step, l2 in enumerate(grid, 1):
+        init = _solve(
+            *train, kind, l2, init, config.max_iter, _at(tell, "grid", l2, step, len(grid))
+        )
         fits.append((l2, init))
         if dev is not None:
             with torch.no_grad():
@@ -320,9 +333,23 @@ def _over_grid(train, dev, kind: str, config: ProbeConfig) -> tuple[list, list[f
     return fits, scores
 
 
-def _choose(train, dev, kind: str, config: ProbeConfig, fallback_l2: float | None):
+def _teller(progress: Progress, **where) -> Callable[[dict], None] | None:
+    """`tell(info)` for one group's solves: `progress("probe", where + info)`, or None."""
+    return None if progress is None else lambda info: progress("probe", {**where, **info})
+
+
+def _at(tell, stage: str, l2: float, step: int, steps: int) -> Iterations:
+    """The iteration callback of one solve: `tell` gets where the solve stands (`stage` grid,
+    fit or refit; the `step`-th of `steps` strengths, `l2`) and its `iteration`."""
+    if tell is None:
+        return None
+    where = {"stage": stage, "l2": l2, "step": step, "steps": steps}
+    return lambda iteration: tell({**where, "iteration": iteration})
+
+
+def _choose(train, dev, kind: str, config: ProbeConfig, fallback_l2: float | None, tell=None):
     """(l2, (W, b), dev loss per strength) of the grid strength with the lowest dev loss."""
-    fits, scores = _over_grid(train, dev, kind, config)
+    fits, scores = _over_grid(train, dev, kind, config, tell)
     if scores:
         l2, best = fits[int(np.argmin(scores))]
     else:  # no dev album for this branch: the root group's choice, else the middle of the grid
@@ -338,8 +365,10 @@ def fit_group(
     targets: dict[str, np.ndarray],
     config: ProbeConfig,
     fallback_l2: float | None = None,
+    tell: Callable[[dict], None] | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], dict]:
-    """Fit one group on standardised features; x/targets keyed 'train' and 'dev'.
+    """Fit one group on standardised features; x/targets keyed 'train' and 'dev'; `tell(info)`
+    hears each solver iteration (see `fit_probe`).
 
     Returns (W (k, D), b (k,)) for the group's columns, the same fitted on train only at the
     chosen strength (equal unless refitted), and a record of the choice."""
@@ -366,9 +395,9 @@ def fit_group(
         l2, losses = fixed, {}
         best = (torch.zeros(len(keep), train[0].shape[1], device=device),
                 torch.zeros(len(keep), device=device))  # fmt: skip
-        best = _solve(*train, group.kind, l2, best, config.max_iter)
+        best = _solve(*train, group.kind, l2, best, config.max_iter, _at(tell, "fit", l2, 1, 1))
     else:
-        l2, best, losses = _choose(train, dev, group.kind, config, fallback_l2)
+        l2, best, losses = _choose(train, dev, group.kind, config, fallback_l2, tell)
     refit = bool(config.refit and len(dv))
     record.update(l2=l2, dev=len(dv), dev_loss=losses, refit=refit)
 
@@ -382,7 +411,7 @@ def fit_group(
         both_x = x_tr.concat(x_dv) if isinstance(x_tr, Rows) else np.concatenate([x_tr, x_dv])
         both_y = np.concatenate([y_tr[:, keep], dev_y])
         both = _tensors(both_x, both_y, group.kind, config.class_balanced, device)
-        best = _solve(*both, group.kind, l2, best, config.max_iter)
+        best = _solve(*both, group.kind, l2, best, config.max_iter, _at(tell, "refit", l2, 1, 1))
     return (raw(best) if refit else held), held, record
 
 
@@ -391,9 +420,15 @@ def fit_probe(
     targets: dict[str, np.ndarray],
     groups: list[Group],
     config: ProbeConfig | None = None,
+    progress: Progress = None,
 ) -> ProbeFit:
     """Fit every group on train (choosing L2 on dev); features (N, D), targets (N, K) multi-hot
-    per part 'train' / 'dev'. The result acts on RAW features (standardisation folded in)."""
+    per part 'train' / 'dev'. The result acts on RAW features (standardisation folded in).
+
+    `progress("probe", info)` is called at each new L-BFGS iteration of every solve, with `info`
+    {group, groups, stage, l2, step, steps, iteration, max_iter}: the `group`-th of `groups`;
+    `stage` grid (the `step`-th of `steps` strengths, strongest first; a grid may stop early),
+    fit (one strength, nothing to choose) or refit (train + dev at the chosen strength)."""
     config = config or ProbeConfig()
     if not config.l2_grid or min(config.l2_grid) <= 0:
         raise ConfigError("the probe's l2_grid needs at least one positive strength")
@@ -418,8 +453,9 @@ def fit_probe(
     final = (np.zeros(shape), np.full(size, -ABSENT_LOGIT))
     held = (np.zeros(shape), np.full(size, -ABSENT_LOGIT))
     choices, root_l2 = [], None
-    for group in groups:
-        fitted, train_only, record = fit_group(group, x, targets, config, root_l2)
+    for number, group in enumerate(groups, 1):
+        tell = _teller(progress, group=number, groups=len(groups), max_iter=config.max_iter)
+        fitted, train_only, record = fit_group(group, x, targets, config, root_l2, tell)
         if group.parent < 0 and record["l2"] is not None:
             root_l2 = record["l2"]
         cols = list(group.columns)
