@@ -111,7 +111,7 @@ def test_data_holding_the_runs_training_covers_scores_only_the_rest(
 def test_decode_thresholds_chosen_on_dev_travel_with_the_run(rel_run, monkeypatch):
     from hiergenre.data import Split, resolve_dataset
     from hiergenre.evaluate import score_node_probs
-    from hiergenre.predict import run_threshold
+    from hiergenre.predictor import run_threshold
     from hiergenre.train import load_run
     from hiergenre.train.rescore import score_rows
 
