@@ -19,6 +19,7 @@ from hiergenre.evaluate import (
     score_node_probs,
 )
 from hiergenre.inference import predict_rows, to_node_probabilities
+from hiergenre.models.base import unwrap
 from hiergenre.train.distributed import DistContext, gather_rows
 from hiergenre.train.inputs import TrainData
 from hiergenre.train.loop import evaluate
@@ -50,7 +51,7 @@ def score(model, data: TrainData, part: str, node_probs: np.ndarray) -> dict:
     scoring = data.scoring
     classes = scoring.classes if scoring else default_classes(space)
     present = scoring.present if scoring else None
-    thresholds = getattr(getattr(model, "model", model), "decode_thresholds", None)
+    thresholds = getattr(unwrap(model), "decode_thresholds", None)
     return score_node_probs(node_probs, space, data.label_sets[part], space.taxonomy,
                             TASK_OF_OUTPUT[model.output], classes=classes,
                             present=present, thresholds=thresholds)  # fmt: skip
@@ -87,7 +88,7 @@ def final_part(
 ) -> dict:
     """The summary's metrics on one part: the covers through `inference.predict_rows` (the full
     model, on the main process) when the data came from images, else as `evaluate_part`."""
-    full = getattr(model, "model", model)  # HeadOnly wraps the GenreModel
+    full = unwrap(model)
     if data.images is None:
         return evaluate_part(model, data, part, ctx, device, batch_size)
     if not ctx.is_main:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hiergenre.evaluate import PRIMARY
 from hiergenre.fileio import atomic_write_text, json_safe
+from hiergenre.models.base import unwrap
 from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
 from hiergenre.train.distributed import barrier
 from hiergenre.train.evaluation import final_part, tune_thresholds
@@ -34,10 +35,6 @@ class RunResult:
     message: str = ""
 
 
-def _full_model(r):
-    return getattr(r.model, "model", r.model)  # HeadOnly wraps the GenreModel
-
-
 def _mean_speed(run_dir) -> float | None:
     path = run_dir / "metrics.jsonl"
     if not path.is_file():
@@ -52,7 +49,7 @@ def _dev_head(r):
 
     if r.probe_fit is None:
         return contextlib.nullcontext()
-    return held_out_head(_full_model(r), r.probe_fit)
+    return held_out_head(unwrap(r.model), r.probe_fit)
 
 
 def _choose_thresholds(r, ckpt, batch_size: int) -> None:
@@ -61,10 +58,10 @@ def _choose_thresholds(r, ckpt, batch_size: int) -> None:
     where `load_run` (evaluate, predict, the benchmark) reads them."""
     with _dev_head(r):
         thresholds = tune_thresholds(r.model, r.data, "dev", r.ctx, r.device, batch_size)
-    _full_model(r).decode_thresholds = thresholds
+    unwrap(r.model).decode_thresholds = thresholds
     if thresholds is not None and r.ctx.is_main:
         meta = {k: v for k, v in ckpt.meta.items() if k not in ("format", "meta_sha256")}
-        save_checkpoint(r.run_dir / "best", _full_model(r).state_dict(),
+        save_checkpoint(r.run_dir / "best", unwrap(r.model).state_dict(),
                         {**meta, "decode_thresholds": thresholds}, with_rng=False)  # fmt: skip
     r.meta["decode_thresholds"] = thresholds
 
@@ -78,13 +75,13 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
     if status != "interrupted" and best.exists():
         ckpt = load_checkpoint(best, taxonomy_digest=r.meta["taxonomy_digest"],
                                label_space=r.meta["label_space"])  # fmt: skip
-        _full_model(r).load_state_dict(ckpt.model_state)
+        unwrap(r.model).load_state_dict(ckpt.model_state)
         size = r.config.batch_size
         _choose_thresholds(r, ckpt, size)
         with _dev_head(r):
             dev = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
         test = final_part(r.model, r.data, "test", r.ctx, r.device, size)
-    model = _full_model(r)
+    model = unwrap(r.model)
     metric = PRIMARY[model.output]
     summary = {
         "status": status, "message": message, "epochs_run": state.epoch,
