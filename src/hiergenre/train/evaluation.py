@@ -85,18 +85,20 @@ def evaluate_part(
 
 def final_part(
     model, data: TrainData, part: str, ctx: DistContext, device: torch.device, batch_size: int
-) -> dict:
-    """The summary's metrics on one part: the covers through `inference.predict_rows` (the full
-    model, on the main process) when the data came from images, else as `evaluate_part`."""
+) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
+    """The summary's metrics on one part, with the node probabilities (M, num_nodes) they score
+    and those covers' dataset rows (M,): the covers through `inference.predict_rows` (the full
+    model, on the main process) when the data came from images, else as `evaluate_part` (no
+    probabilities or rows returned)."""
     full = unwrap(model)
     if data.images is None:
-        return evaluate_part(model, data, part, ctx, device, batch_size)
+        return evaluate_part(model, data, part, ctx, device, batch_size), None, None
     if not ctx.is_main:
-        return {}
+        return {}, None, None
     images = data.images
     # the batches `evaluate` uses too (runtime.batch_for), not the training batch size
     nodes, kept, _ = predict_rows(full, images.preprocess, images.store, images.rows[part],
                                   device=device)  # fmt: skip
     if len(kept) != len(images.rows[part]):
         raise RuntimeError("a part's rows changed between training and scoring")
-    return score(full, data, part, nodes)
+    return score(full, data, part, nodes), nodes, kept

@@ -8,6 +8,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from hiergenre.evaluate import PRIMARY
 from hiergenre.fileio import atomic_write_text, json_safe
 from hiergenre.models.base import unwrap
@@ -33,6 +35,11 @@ class RunResult:
     test: dict = field(default_factory=dict)
     seconds: float = 0.0
     message: str = ""
+    # what `test` was computed from, for a caller that reports more than the metrics (the
+    # benchmark): node probabilities (M, num_nodes) and the dataset rows (M,) of the test
+    # covers; None when the run was not scored on covers. Not in summary.json.
+    test_node_probs: np.ndarray | None = field(default=None, repr=False, compare=False)
+    test_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def _mean_speed(run_dir) -> float | None:
@@ -70,6 +77,7 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
     """Evaluate the best checkpoint on dev and test (unless interrupted) and write summary.json."""
     dev: dict = {}
     test: dict = {}
+    test_nodes = test_rows = None
     best = r.run_dir / "best.safetensors"
     barrier(r.ctx)  # rank 0 may still be writing `best`
     if status != "interrupted" and best.exists():
@@ -79,8 +87,8 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
         size = r.config.batch_size
         _choose_thresholds(r, ckpt, size)
         with _dev_head(r):
-            dev = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
-        test = final_part(r.model, r.data, "test", r.ctx, r.device, size)
+            dev, _, _ = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
+        test, test_nodes, test_rows = final_part(r.model, r.data, "test", r.ctx, r.device, size)
     model = unwrap(r.model)
     metric = PRIMARY[model.output]
     summary = {
@@ -104,4 +112,4 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
     if progress is not None and r.ctx.is_main:
         progress("end", summary)
     return RunResult(r.run_dir, status, state.epoch, state.best_epoch, metric, state.best_metric,
-                     dev, test, seconds, message)  # fmt: skip
+                     dev, test, seconds, message, test_nodes, test_rows)  # fmt: skip
