@@ -8,8 +8,10 @@ import json
 import pytest
 
 from hiergenre.benchmark import ALL_NAMES, BenchmarkConfig, ModelPlan, parse_models, run_benchmark
+from hiergenre.benchmark import run as benchmark_run
 from hiergenre.cli.main import main
 from hiergenre.errors import ConfigError
+from hiergenre.train.rescore import score_rows
 
 
 def test_parse_models_keeps_benchmark_order():
@@ -51,7 +53,16 @@ def test_tiny_end_to_end(tmp_path, monkeypatch):
     models = (*plans, "prior", "majority", "colour-hist-lr", "pca-lda-knn")
     config = BenchmarkConfig(data=str(tmp_path / "data"), models=models, out=str(tmp_path / "out"),
                              plans=plans)  # fmt: skip
+    rescored = []
+
+    def spy(run, *args, **kwargs):
+        rescored.append(run.config.model.name)
+        return score_rows(run, *args, **kwargs)
+
+    monkeypatch.setattr(benchmark_run, "score_rows", spy)
     payload = run_benchmark(config)
+    # only the softmax model is scored again: its summary scored the single-label albums only
+    assert rescored == ["koenig-singlelabel"]
     out = tmp_path / "out"
     for name in ("results.json", "results.csv", "results.md", "split.json", "pr_curves.png",
                  "confusion_singlelabel.png", "level_accuracy.png"):  # fmt: skip
@@ -65,6 +76,11 @@ def test_tiny_end_to_end(tmp_path, monkeypatch):
         assert speed["images_per_s"] == by[name]["images_per_s"] > 0
         assert speed["batch_size"] == 64 and speed["covers"] == min(64, len(by[name]["test_rows"]))
     assert by["koenig-multilabel"]["metrics"]["violation_rate"] is not None
+    for name in ("koenig-multilabel", "hierarchical"):  # one truth: the run's own test scores
+        summary = json.loads((out / "runs" / name / "summary.json").read_text())
+        assert by[name]["metrics"] == summary["test"]
+    tests = {name: by[name]["test_rows"] for name in plans}  # a softmax row too: every album
+    assert tests["koenig-singlelabel"] == tests["koenig-multilabel"] == tests["hierarchical"]
     majority = by["majority"]["metrics"]
     present = sum(1 for row in majority["confusion"] if sum(row))
     assert majority["balanced_accuracy"] == pytest.approx(1 / present)  # one class predicted

@@ -1,12 +1,14 @@
-"""Decoders on a hand-built 3-level tree with hand-computed answers."""
+"""Decoders and `top_paths` on a hand-built 3-level tree with hand-computed answers."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from trees import ABC_PARENTS
 
 from hiergenre.decode import (
+    DECODERS,
     beam_paths,
     greedy_paths,
     min_expected_distance,
@@ -14,7 +16,9 @@ from hiergenre.decode import (
     path_probs,
     paths_to_multi_hot,
     threshold_paths,
+    top_paths,
 )
+from hiergenre.errors import ConfigError
 from hiergenre.taxonomy import Taxonomy
 from hiergenre.tree import tree_tensors
 
@@ -128,3 +132,53 @@ def test_min_expected_distance_stops_where_the_label_space_stops():
     # a confident B and nothing below level 1: B, not one of B's leaves
     node, _ = min_expected_distance(torch.tensor([[0.05, 0.9, 0.05, 0, 0, 0, 0, 0, 0, 0]]), tree())
     assert node.tolist() == [1]
+
+
+# --- top_paths: ranking by the model's own probabilities (hand-checked on the 10-node tree) ----
+def _abc():
+    tax = Taxonomy.from_parents(ABC_PARENTS)
+    p = {"A": 0.30, "B": 0.60, "C": 0.10, "A1": 0.25, "A2": 0.05, "B1": 0.20, "B2": 0.50,
+         "A1a": 0.20, "A1b": 0.05, "B2a": 0.45}  # fmt: skip
+    probs = np.array([[p[n] for n in tax.names]], np.float32)
+    return tax, probs
+
+
+def _shown(rows):
+    return [(r["path"], [round(x, 6) for x in r["probs"]]) for r in rows]
+
+
+def test_top_paths_rank_by_the_models_probabilities():
+    tax, probs = _abc()
+    (greedy,) = top_paths(probs, tax, 2)
+    assert _shown(greedy) == [(["B", "B2", "B2a"], [0.6, 0.5, 0.45]),
+                              (["A", "A1", "A1a"], [0.3, 0.25, 0.2])]  # fmt: skip
+    assert greedy[0]["score"] == pytest.approx(0.45)
+    (cut,) = top_paths(probs, tax, 3, threshold=0.3)  # A1 (.25) < .3: stop at A
+    assert _shown(cut) == [(["B", "B2", "B2a"], [0.6, 0.5, 0.45]), (["A"], [0.3]),
+                           (["C"], [0.1])]  # fmt: skip
+    (half,) = top_paths(probs, tax, 1, decode="threshold")  # 0.5 by default: B2a (.45) < .5
+    assert _shown(half) == [(["B", "B2"], [0.6, 0.5])]
+    for decoder in ("beam", "min-distance"):  # B1 q=.2/.7, B2a q=.5/.7: both pick B2a
+        (rows,) = top_paths(probs, tax, 1, decode=decoder)
+        assert _shown(rows) == [(["B", "B2", "B2a"], [0.6, 0.5, 0.45])], decoder
+
+
+def test_top_paths_never_propose_genres_outside_allowed():
+    tax, probs = _abc()
+    (rows,) = top_paths(probs, tax, 3, allowed={"A", "A1", "A1a", "C"})
+    assert _shown(rows) == [(["A", "A1", "A1a"], [0.3, 0.25, 0.2]), (["C"], [0.1])]
+    (rows,) = top_paths(probs, tax, 1, allowed={"B", "B1"})  # B2 not allowed: B1 is the child
+    assert _shown(rows) == [(["B", "B1"], [0.6, 0.2])]
+    with pytest.raises(ConfigError, match="unknown decoder"):
+        top_paths(probs, tax, 1, decode="best")
+
+
+@pytest.mark.parametrize("decode", DECODERS)
+def test_top_paths_on_a_label_space_that_stops_at_level_1(decode):
+    """A run trained on top-level genres only (the Discogs covers): every decoder answers the
+    level-1 genres, ranked by the model's probabilities."""
+    tax = Taxonomy.from_parents(ABC_PARENTS)
+    probs = np.array([[0.6, 0.3, 0.1, 0, 0, 0, 0, 0, 0, 0]], np.float32)
+    rows = top_paths(probs, tax, 3, decode=decode, allowed=["A", "B", "C"])[0]
+    assert [r["path"] for r in rows] == [["A"], ["B"], ["C"]]
+    assert [r["score"] for r in rows] == pytest.approx([0.6, 0.3, 0.1])

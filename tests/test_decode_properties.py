@@ -1,6 +1,6 @@
 """Property tests of every decoder: random trees of random depth, random coherent probabilities,
 label spaces that stop at level 1, 2 or 3 (every deeper node 0). Each decoder returns a valid
-path and never crashes; `predict.top_paths` ranks coherent, allowed paths. On real tiny runs (one
+path and never crashes; `decode.top_paths` ranks coherent, allowed paths. On real tiny runs (one
 over every node, one over the level-1 genres only) the CLI, the Python API and `serve` answer the
 same for every decoder."""
 
@@ -14,9 +14,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hiergenre.decode import beam_paths, greedy_paths, min_expected_distance, threshold_paths
+from hiergenre.decode import (
+    DECODERS,
+    beam_paths,
+    greedy_paths,
+    min_expected_distance,
+    threshold_paths,
+    top_paths,
+)
 from hiergenre.decode import paths_from_nodes as nodes_to_paths
-from hiergenre.predict import DECODERS, top_paths
 from hiergenre.taxonomy import Taxonomy
 
 FAST = settings(max_examples=40, deadline=None)

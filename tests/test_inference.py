@@ -101,9 +101,9 @@ def _numbers(metrics: dict) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_summary_evaluate_predict_and_onnx_agree(covers, case, monkeypatch):
+    from hiergenre import load_predictor
     from hiergenre.data import Split, load_dataset
     from hiergenre.export import export_onnx
-    from hiergenre.predict import predict_images
     from hiergenre.train import load_run
     from hiergenre.train.rescore import evaluate_run, score_rows
 
@@ -124,11 +124,12 @@ def test_summary_evaluate_predict_and_onnx_agree(covers, case, monkeypatch):
     pixels = np.stack([run.preprocess.load(f) for f in files])
     predicted = predict_pixels(run.model, run.preprocess, pixels)
     np.testing.assert_allclose(predicted, nodes, atol=1e-5)
-    shown = predict_images(files, run_dir, top_k=2)
+    shown = load_predictor(run_dir, device="cpu").predict(files, top_k=2)
     for item, row in zip(shown, nodes, strict=True):
-        for path in item["paths"]:  # the printed numbers are the evaluated probabilities
-            want = [row[run.taxonomy.index(n)] for n in path["path"]]
-            assert path["probs"] == pytest.approx(want, abs=1e-5)
+        assert item.error is None and len(item.paths) == 2
+        for path in item.paths:  # the printed numbers are the evaluated probabilities
+            want = [row[run.taxonomy.index(n)] for n in path.names]
+            assert list(path.probs) == pytest.approx(want, abs=1e-5)
 
     ort = pytest.importorskip("onnxruntime")
     export_onnx(run_dir, covers / f"{case}.onnx")

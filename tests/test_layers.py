@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("inference",),  # pixels -> node probabilities: the one inference path
     ("evaluate",),  # metrics of a model's node probabilities
     ("train",),
-    ("predict", "export"),
+    ("export",),
     ("predictor",),
     ("benchmark", "tagging", "library"),
     ("serve",),

@@ -1,4 +1,5 @@
-"""`predict_images` and `hiergenre predict`: coherent paths, probabilities, JSON output."""
+"""`hiergenre predict` and the public prediction API (`hiergenre.load_predictor`) on trained runs:
+coherent paths, the model's probabilities, JSON output."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hiergenre import load_predictor
 from hiergenre.cli.main import app, main
-from hiergenre.predict import predict_images
 from hiergenre.taxonomy import load_taxonomy
 from hiergenre.train import OptimSpec
+
+
+def predicted(images, run_dir, top_k: int = 3) -> list[dict]:
+    """The public API's answer per image, in the JSON form `predict --json` prints:
+    {"image", "paths", "error"}."""
+    predictor = load_predictor(run_dir, device="cpu")
+    return [p.to_dict() for p in predictor.predict(images, top_k=top_k)]
 
 
 @pytest.fixture
@@ -22,7 +30,7 @@ def run(tiny_run):
 
 def test_paths_are_coherent_and_sorted(run):
     images = sorted((run / "data" / "images").glob("*.jpg"))[:3]
-    results = predict_images(images, run / "run", top_k=4)
+    results = predicted(images, run / "run", top_k=4)
     tax = load_taxonomy()
     trained = set(json.loads((run / "run" / "run.json").read_text())["trained_nodes"])
     assert [r["image"] for r in results] == [str(p) for p in images]
@@ -46,7 +54,7 @@ def test_broken_cover_gets_an_error_not_a_crash(run, tmp_path):
     bad.write_bytes(b"not a jpeg")
     good = tmp_path / "good.png"
     Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(good)
-    results = predict_images([bad, good], run / "run", top_k=2)
+    results = predicted([bad, good], run / "run", top_k=2)
     assert results[0]["error"] and results[0]["paths"] == []
     assert results[1]["error"] is None and len(results[1]["paths"]) == 2
 
@@ -68,54 +76,6 @@ def test_cli_bad_inputs_exit_2(run, tmp_path):
     assert main(["predict", str(tmp_path / "missing.jpg"), "--run", str(run / "run")]) == 2
     assert main(["predict", image, "--run", str(run / "run"), "--top-k", "0"]) == 2
     assert main(["predict", image, "--run", str(tmp_path)]) == 2  # not a run directory
-
-
-# --- ranking by the model's own probabilities (hand-checked on the 10-node tree) ---------------
-def _abc():
-    from trees import ABC_PARENTS
-
-    from hiergenre.taxonomy import Taxonomy
-
-    tax = Taxonomy.from_parents(ABC_PARENTS)
-    p = {"A": 0.30, "B": 0.60, "C": 0.10, "A1": 0.25, "A2": 0.05, "B1": 0.20, "B2": 0.50,
-         "A1a": 0.20, "A1b": 0.05, "B2a": 0.45}  # fmt: skip
-    probs = np.array([[p[n] for n in tax.names]], np.float32)
-    return tax, probs
-
-
-def _shown(rows):
-    return [(r["path"], [round(x, 6) for x in r["probs"]]) for r in rows]
-
-
-def test_top_paths_rank_by_the_models_probabilities():
-    from hiergenre.predict import top_paths
-
-    tax, probs = _abc()
-    (greedy,) = top_paths(probs, tax, 2)
-    assert _shown(greedy) == [(["B", "B2", "B2a"], [0.6, 0.5, 0.45]),
-                              (["A", "A1", "A1a"], [0.3, 0.25, 0.2])]  # fmt: skip
-    assert greedy[0]["score"] == pytest.approx(0.45)
-    (cut,) = top_paths(probs, tax, 3, threshold=0.3)  # A1 (.25) < .3: stop at A
-    assert _shown(cut) == [(["B", "B2", "B2a"], [0.6, 0.5, 0.45]), (["A"], [0.3]),
-                           (["C"], [0.1])]  # fmt: skip
-    (half,) = top_paths(probs, tax, 1, decode="threshold")  # 0.5 by default: B2a (.45) < .5
-    assert _shown(half) == [(["B", "B2"], [0.6, 0.5])]
-    for decoder in ("beam", "min-distance"):  # B1 q=.2/.7, B2a q=.5/.7: both pick B2a
-        (rows,) = top_paths(probs, tax, 1, decode=decoder)
-        assert _shown(rows) == [(["B", "B2", "B2a"], [0.6, 0.5, 0.45])], decoder
-
-
-def test_top_paths_never_propose_genres_outside_allowed():
-    from hiergenre.errors import ConfigError
-    from hiergenre.predict import top_paths
-
-    tax, probs = _abc()
-    (rows,) = top_paths(probs, tax, 3, allowed={"A", "A1", "A1a", "C"})
-    assert _shown(rows) == [(["A", "A1", "A1a"], [0.3, 0.25, 0.2]), (["C"], [0.1])]
-    (rows,) = top_paths(probs, tax, 1, allowed={"B", "B1"})  # B2 not allowed: B1 is the child
-    assert _shown(rows) == [(["B", "B1"], [0.6, 0.2])]
-    with pytest.raises(ConfigError, match="unknown decoder"):
-        top_paths(probs, tax, 1, decode="best")
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +107,7 @@ def test_toy_run_trains_on_its_genres_and_prints_the_models_probabilities(toy_ru
     assert run.label_space.name == "trained" and run.label_space.nodes == TOY_NODES
     assert run.trained_nodes == TOY_NODES and run.classes.nodes == ("Country", "Jazz", "Metal")
     covers = sorted((toy_run / "data" / "img").glob("*.png"))[:6]
-    results = predict_images(covers, toy_run / "run", top_k=3)
+    results = predicted(covers, toy_run / "run", top_k=3)
     for cover, item in zip(covers, results, strict=True):
         with torch.inference_mode():  # the model's own sigmoid outputs, computed here
             x = run.preprocess(run.preprocess.load(cover))
@@ -171,21 +131,5 @@ def test_label_space_all_keeps_the_old_behaviour(toy_run, tmp_path, monkeypatch)
     train_from_config(config, tmp_path / "all")
     run = load_run(tmp_path / "all")
     assert run.label_space.size == load_taxonomy().num_nodes
-    item = predict_images([next((toy_run / "data" / "img").glob("*.png"))], tmp_path / "all")[0]
+    item = predicted([next((toy_run / "data" / "img").glob("*.png"))], tmp_path / "all")[0]
     assert all(n in run.trained_nodes for p in item["paths"] for n in p["path"])
-
-
-@pytest.mark.parametrize("decode", ["greedy", "beam", "threshold", "min-distance"])
-def test_top_paths_on_a_label_space_that_stops_at_level_1(decode):
-    """A run trained on top-level genres only (the Discogs covers): every decoder answers the
-    level-1 genres, ranked by the model's probabilities."""
-    from trees import ABC_PARENTS
-
-    from hiergenre.predict import top_paths
-    from hiergenre.taxonomy import Taxonomy
-
-    tax = Taxonomy.from_parents(ABC_PARENTS)
-    probs = np.array([[0.6, 0.3, 0.1, 0, 0, 0, 0, 0, 0, 0]], np.float32)
-    rows = top_paths(probs, tax, 3, decode=decode, allowed=["A", "B", "C"])[0]
-    assert [r["path"] for r in rows] == [["A"], ["B"], ["C"]]
-    assert [r["score"] for r in rows] == pytest.approx([0.6, 0.3, 0.1])

@@ -111,7 +111,7 @@ def test_data_holding_the_runs_training_covers_scores_only_the_rest(
 def test_decode_thresholds_chosen_on_dev_travel_with_the_run(rel_run, monkeypatch):
     from hiergenre.data import Split, resolve_dataset
     from hiergenre.evaluate import score_node_probs
-    from hiergenre.predict import run_threshold
+    from hiergenre.predictor import run_threshold
     from hiergenre.train import load_run
     from hiergenre.train.rescore import score_rows
 
@@ -136,3 +136,35 @@ def test_decode_thresholds_chosen_on_dev_travel_with_the_run(rel_run, monkeypatc
                              classes=run.classes, present=run.scored_nodes)  # fmt: skip
     assert tuned["hF"] == pytest.approx(summary["dev"]["hF"], abs=1e-9)
     assert tuned["hF"] >= plain["hF"] - 1e-12 and plain["decode_thresholds"] == [0.5] * 3
+
+
+def test_a_split_in_memory_is_trained_on_and_its_test_scores_come_back(tmp_path, monkeypatch):
+    """`train_from_config(split=)` trains on (and saves) the caller's split, not the one its
+    config would make; the RunResult carries the test part's node probabilities and rows, which
+    rescoring the saved run reproduces (what the benchmark takes instead of rescoring)."""
+    import numpy as np
+
+    from hiergenre.data import Split, load_dataset, make_split
+    from hiergenre.taxonomy import load_taxonomy
+    from hiergenre.train import DataSpec, ModelSpec, TrainConfig, load_run, train_from_config
+    from hiergenre.train.rescore import score_rows
+
+    monkeypatch.setenv("HIERGENRE_CACHE", str(tmp_path / "cache"))
+    data = toy_covers(tmp_path / "data", n=20)
+    taxonomy = load_taxonomy()
+    dataset = load_dataset(data, taxonomy)
+    split = make_split(dataset, "multilabel", seed=11, taxonomy=taxonomy)
+    assert split.test != make_split(dataset, "multilabel", seed=230, taxonomy=taxonomy).test
+    config = TrainConfig(model=ModelSpec("tiny"), epochs=1, batch_size=8, device="cpu",
+                         data=DataSpec(path=str(data), image_size=32, num_workers=0))  # fmt: skip
+    result = train_from_config(config, tmp_path / "run", split=split)
+    assert Split.load(tmp_path / "run" / "split.json") == split
+    rows = split.rows(dataset, "test")
+    np.testing.assert_array_equal(result.test_rows, rows)
+    assert result.test_node_probs.shape == (len(rows), taxonomy.num_nodes)
+    metrics, nodes, kept, _ = score_rows(load_run(tmp_path / "run"), dataset, rows)
+    np.testing.assert_array_equal(kept, result.test_rows)
+    np.testing.assert_allclose(result.test_node_probs, nodes, atol=1e-6)
+    numbers = {k: v for k, v in result.test.items() if isinstance(v, float) and np.isfinite(v)}
+    assert len(numbers) > 10
+    assert numbers == pytest.approx({k: metrics[k] for k in numbers}, abs=1e-6)

@@ -8,16 +8,32 @@ softmax scattered to nodes, or hierarchical) we use the sibling-normalised chain
     q(n)    = prod over the path level-1 .. n of cond(a)          (`path_probs`).
 The q of all leaves sums to 1. For a hierarchical model p(c) = P(c | parent) P(parent) and the
 siblings sum to P(parent), so cond is the model's own P(c | parent) and q(n) = p(n).
+
+`top_paths` is what a person is shown (`Predictor`, `hiergenre predict`, `serve`): paths ranked
+by the model's coherent node probabilities (a flat model's node takes the minimum over its
+ancestors; a hierarchical model's are coherent already), printed as they are: never
+renormalised, never increasing along a path. Path i starts with the i-th most probable level-1
+genre, so the top path starts with the model's most probable genre; below it a decoder chooses
+(`greedy`: best child down to a leaf, or until no child reaches `threshold`; `threshold`: the same
+with the run's thresholds per level, chosen on its dev part when it was trained (0.5 for a run
+without them), the decode the hF metric scores; `beam`: the path shape of `beam_paths`;
+`min-distance`: the node of least expected tree distance). Nodes outside `allowed` (for a run:
+the genres present in its training albums) are never proposed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+import numpy as np
 import torch
 
+from hiergenre.errors import ConfigError
 from hiergenre.taxonomy import Taxonomy
 from hiergenre.tree import tree_tensors
+
+DECODERS = ("greedy", "beam", "threshold", "min-distance")  # what `top_paths` knows
+DEFAULT_THRESHOLD = 0.5
 
 
 def _tree(taxonomy: Taxonomy, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -186,3 +202,84 @@ def min_expected_distance(
     expected = q @ tree_tensors(taxonomy, probs.device).distance.to(torch.float64)
     node = expected.argmin(dim=1)
     return node, expected.gather(1, node[:, None]).squeeze(1)
+
+
+# --- ranked paths for people: what `Predictor`, `predict` and `serve` show -------------------
+def _masked(probs: torch.Tensor, taxonomy: Taxonomy, allowed: Collection[str] | None):
+    """(probs with disallowed nodes at 0, (num_nodes,) bool allowed mask)."""
+    ok = torch.ones(taxonomy.num_nodes, dtype=torch.bool)
+    if allowed is not None:
+        ok = torch.zeros(taxonomy.num_nodes, dtype=torch.bool)
+        ok[torch.as_tensor(taxonomy.indices([n for n in allowed if n in taxonomy]))] = True
+    return torch.where(ok, probs, torch.zeros_like(probs)), ok
+
+
+def _from_genre(probs, taxonomy, genre: torch.Tensor, decode: str, threshold) -> torch.Tensor:
+    """Paths (B, depth) that start at `genre` (B,) and descend by the decoder."""
+    level1 = torch.as_tensor(taxonomy.levels == 1)
+    keep = ~level1[None, :] | (torch.arange(taxonomy.num_nodes)[None, :] == genre[:, None])
+    only = torch.where(keep, probs, torch.full_like(probs, -1.0))
+    if decode == "beam":
+        paths, _ = beam_paths(only.clamp_min(0), taxonomy, beam=8, k=1)
+        paths = paths[:, 0]
+    elif decode == "min-distance":
+        node, _ = min_expected_distance(only.clamp_min(0), taxonomy)
+        paths = paths_from_nodes(node, taxonomy)
+    else:
+        paths = greedy_paths(only, taxonomy)
+    alone = torch.full_like(paths, -1)
+    alone[:, 0] = genre  # a genre of probability 0 has no path below it to choose
+    paths = torch.where(paths[:, :1] == genre[:, None], paths, alone)
+    steps = level_thresholds(threshold, paths.shape[1])
+    if steps is not None:  # stop where no child reaches its level's threshold
+        step_p = probs.gather(1, paths.clamp_min(0))
+        limit = torch.as_tensor([0.0, *steps], dtype=probs.dtype)
+        below = (step_p < limit) & (torch.arange(paths.shape[1]) > 0)
+        paths = torch.where(below.cummax(1).values, -1, paths)
+    return paths
+
+
+def top_paths(
+    node_probs: torch.Tensor | np.ndarray,
+    taxonomy: Taxonomy,
+    top_k: int = 3,
+    *,
+    decode: str = "greedy",
+    threshold: Thresholds = None,
+    allowed: Collection[str] | None = None,
+) -> list[list[dict]]:
+    """The top_k paths per image from coherent node probabilities (B, num_nodes):
+    [{"path": [names], "probs": [P per node, non-increasing], "score": P of the last node}].
+
+    Path i starts with the i-th most probable allowed level-1 genre (see module doc).
+    Example: P(Rock) .6, P(Indie) .4, P(Pop) .3, threshold .5 -> [Rock], [Pop].
+    """
+    if decode not in DECODERS:
+        raise ConfigError(f"unknown decoder {decode!r}: choose one of {', '.join(DECODERS)}")
+    if top_k < 1:
+        raise ConfigError(f"`top_k` must be at least 1, got {top_k}")
+    if decode == "threshold" and threshold is None:
+        threshold = DEFAULT_THRESHOLD
+    probs = torch.as_tensor(np.asarray(node_probs, dtype=np.float32))
+    probs, ok = _masked(probs, taxonomy, allowed)
+    level1 = torch.as_tensor(taxonomy.levels == 1) & ok
+    genre_p = torch.where(level1[None, :], probs, torch.full_like(probs, -1.0))
+    order = torch.argsort(genre_p, dim=1, descending=True, stable=True)[:, :top_k]
+    ranked = [_from_genre(probs, taxonomy, order[:, i], decode, threshold)
+              for i in range(order.shape[1])]  # fmt: skip
+    out = []
+    for b in range(probs.shape[0]):
+        rows = []
+        for i, paths in enumerate(ranked):
+            if genre_p[b, order[b, i]] < 0:
+                break  # fewer allowed genres than top_k
+            nodes = [j for j in paths[b].tolist() if j >= 0]
+            # a path stops before a disallowed genre, and before a sub-genre of probability 0
+            # (outside the run's label space: greedy would descend into it all the same)
+            cut = next((n for n, j in enumerate(nodes) if not ok[j] or (n and probs[b, j] <= 0)),
+                       len(nodes))  # fmt: skip
+            p = [float(probs[b, j]) for j in nodes[:cut]]
+            rows.append({"path": [taxonomy.names[j] for j in nodes[:cut]], "probs": p,
+                         "score": p[-1]})  # fmt: skip
+        out.append(rows)
+    return out

@@ -34,6 +34,7 @@ from torch import nn
 
 from hiergenre.data.store import cache_root
 from hiergenre.errors import ConfigError
+from hiergenre.models.base import unwrap
 from hiergenre.runtime import batch_for, shard_slice
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def feature_precision() -> str:
 
 def encoder_is_frozen(model: nn.Module) -> bool:
     """True when the model has an encoder and a head, and no encoder parameter trains."""
-    model = getattr(model, "model", model)  # HeadOnly wraps the GenreModel
+    model = unwrap(model)
     encoder = getattr(model, "encoder", None)
     if encoder is None or not hasattr(model, "head"):
         return False
@@ -86,7 +87,7 @@ def compute_store_features(
 ) -> torch.Tensor:
     """Encoder features (N, D) float32 of store rows: preprocess, then `model.features`."""
     batch_size = batch_size or batch_for(preprocess.size, device)
-    model = getattr(model, "model", model)
+    model = unwrap(model)
     model.eval()
     out = []
     for i in range(0, len(rows), batch_size):
@@ -129,7 +130,7 @@ def store_features(
     store rows (M,)), from the cache or computed once (sharded over the ranks of a joined process
     group) and cached. `progress("features", {...})` is called before a computation."""
 
-    model = getattr(model, "model", model)
+    model = unwrap(model)
     rows = np.flatnonzero(store.ok)
     precision = feature_precision()
     key = features_key(model.encoder, store, preprocess)

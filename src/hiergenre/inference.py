@@ -30,6 +30,7 @@ from torch import nn
 from hiergenre.data.images import load_square
 from hiergenre.errors import ConfigError
 from hiergenre.featcache import encoder_is_frozen, select, store_features
+from hiergenre.models.base import unwrap
 from hiergenre.runtime import batch_for
 from hiergenre.taxonomy import LabelSpace
 
@@ -106,7 +107,7 @@ class Preprocess:
 
 def preprocess_for(model: torch.nn.Module, image_size: int) -> Preprocess:
     """The Preprocess a model's encoder expects (its `input_mean` / `input_std`) at a size."""
-    inner = getattr(model, "model", model)  # HeadOnly wraps the GenreModel
+    inner = unwrap(model)
     mean, std = getattr(inner, "input_mean", None), getattr(inner, "input_std", None)
     if mean is None or std is None:
         return Preprocess(int(image_size))

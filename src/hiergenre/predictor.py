@@ -29,15 +29,11 @@ from PIL import Image
 
 from hiergenre.data.images import ImageDecodeError, square_resize, to_rgb
 from hiergenre.data.store import cache_root
+from hiergenre.decode import DECODERS, Thresholds, top_paths
 from hiergenre.device import resolve_device
 from hiergenre.errors import ConfigError, DataError, check_choice
 from hiergenre.export import OPSET, require_onnx, write_onnx
 from hiergenre.inference import decode_ahead, predict_pixels
-from hiergenre.predict import (
-    DECODERS,  # the decoders `top_paths` knows
-    run_threshold,
-    top_paths,
-)
 from hiergenre.train import load_run
 
 log = logging.getLogger(__name__)
@@ -177,8 +173,16 @@ class OnnxForward:
         return probs.astype(np.float32, copy=False)
 
 
+def run_threshold(run, decode: str, threshold: Thresholds) -> Thresholds:
+    """The stop threshold(s) of a decode: the given one, else for `threshold` the run's own per
+    level (chosen on dev in training, `LoadedRun.model.decode_thresholds`), else None."""
+    if threshold is not None or decode != "threshold":
+        return threshold
+    return getattr(run.model, "decode_thresholds", None)
+
+
 def _paths(run, node_probs: np.ndarray, options: DecodeOptions) -> list[list[dict]]:
-    """`predict.top_paths`, never through genres the run did not train on."""
+    """`decode.top_paths`, never through genres the run did not train on."""
 
     threshold = run_threshold(run, options.decode, options.threshold)
     return top_paths(node_probs, run.taxonomy, options.top_k, decode=options.decode,

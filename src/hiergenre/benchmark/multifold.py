@@ -35,12 +35,10 @@ def run_folds(config: BenchmarkConfig, progress=None) -> dict:
     payloads = []
     for i, split in enumerate(folds, 1):
         fold_out = out / f"fold-{i}"
-        fold_out.mkdir(parents=True, exist_ok=True)
-        split.save(fold_out / "split.json")
         if progress is not None:
             progress("fold", {"fold": i, "folds": len(folds)})
         sub = dataclasses.replace(config, out=str(fold_out), folds=None, plots=False)
-        payloads.append(run_split(sub, progress))
+        payloads.append(run_split(sub, progress, split))  # saved as fold-<i>/split.json
     payload = aggregate(payloads, folds[0].group_aware)
     payload["config"]["folds"] = config.folds
     payload["config"]["out"] = str(out)

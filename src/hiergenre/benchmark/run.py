@@ -19,7 +19,7 @@ from hiergenre.baselines import get_baseline
 from hiergenre.benchmark import report
 from hiergenre.benchmark.config import BASELINE_NAMES, BenchmarkConfig, ModelPlan
 from hiergenre.benchmark.setting import Setting, make_setting
-from hiergenre.data import ImageStore
+from hiergenre.data import ImageStore, Split
 from hiergenre.evaluate import evaluate_predictions
 from hiergenre.taxonomy import single_label_subset
 from hiergenre.train import DataSpec, ModelSpec, OptimSpec, TrainConfig, load_run, train_from_config
@@ -30,13 +30,14 @@ BASELINE_IMAGE_SIZE = 64
 BASELINE_MAX_TRAIN = 4000  # the cheap baselines fit on at most this many training covers
 
 
-def run_split(config: BenchmarkConfig, progress=None) -> dict:
-    """Train, evaluate and report every model of `config` on one split; returns the results dict
-    that results.json holds (see `hiergenre.benchmark.report`)."""
+def run_split(config: BenchmarkConfig, progress=None, split: Split | None = None) -> dict:
+    """Train, evaluate and report every model of `config` on one split (`split`, else the one
+    `make_setting` makes or finds in the out directory); returns the results dict that
+    results.json holds (see `hiergenre.benchmark.report`)."""
     torch.manual_seed(config.seed)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    setting = make_setting(config, out, progress)
+    setting = make_setting(config, out, progress, split)
     results, preds = [], {}
     for name in config.models:
         _emit(progress, "model", {"name": name})
@@ -99,16 +100,14 @@ def run_model(
 
     start = time.perf_counter()
     result = train_from_config(
-        tc, run_dir, relay, overwrite=True
+        tc, run_dir, relay, overwrite=True, split=setting.split
     )  # OUT/runs is the benchmark's own: a re-run replaces it
     train_seconds = time.perf_counter() - start
     if result.status == "diverged":
         log.warning("%s diverged: %s", name, result.message)
-    run = load_run(run_dir, device="cpu")
+    run = load_run(run_dir, device="cpu")  # the whole model, timed on the CPU below
     model, space = run.model, run.label_space
-    metrics, nodes, rows, _ = score_rows(
-        run, setting.dataset, setting.test_rows, classes=setting.classes, present=setting.present
-    )
+    metrics, nodes, rows = test_scores(result, run, setting)
     probs = nodes[:, space.indices]
     np.save(run_dir / "test_probs.npy", probs.astype(np.float32))
     speed = model_speed(run, setting.dataset, rows)
@@ -123,6 +122,29 @@ def run_model(
         "plan": asdict(plan), "run_dir": str(run_dir), "test_rows": rows.tolist(),
         "_probs": probs, "_space": space,
     }  # fmt: skip
+
+
+def test_scores(result, run, setting: Setting) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A trained model's test metrics, node probabilities (M, num_nodes) and scored rows (M,).
+
+    The run's summary scored its test part already (`result.test`, through the same
+    `inference.predict_rows` and `evaluate.score_node_probs`): those are taken when they cover
+    the benchmark's test albums with its classes and nodes. A softmax model's summary scores
+    only the single-label albums of the part, so it (and a run that was not scored) is scored
+    here on every test album whose cover decoded (`train.rescore.score_rows`)."""
+
+    store = ImageStore.open_or_build(setting.dataset, run.preprocess.size)
+    scored = result.test_rows is not None and np.array_equal(
+        result.test_rows, store.usable(setting.test_rows)
+    )
+    classes = (run.classes.name, run.classes.nodes) == (setting.classes.name, setting.classes.nodes)
+    same = classes and run.scored_nodes == setting.present
+    if scored and same and result.test:
+        return result.test, result.test_node_probs, result.test_rows
+    metrics, nodes, rows, _ = score_rows(
+        run, setting.dataset, setting.test_rows, classes=setting.classes, present=setting.present
+    )
+    return metrics, nodes, rows
 
 
 def _images(setting: Setting, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -39,6 +39,7 @@ class Setting:
     dataset: object  # hiergenre.data.Dataset
     data_path: str | None
     data_name: str
+    split: Split  # the one split every model trains on (what `split_path` holds)
     split_path: Path
     train_rows: np.ndarray
     test_rows: np.ndarray
@@ -85,14 +86,16 @@ def choose_classes(label_sets: list[list[str]], taxonomy: Taxonomy) -> tuple[Lab
     return classes, "level1"
 
 
-def make_setting(config, out: Path, progress=None) -> Setting:
-    """Load the dataset, make (or reuse) the one split, and fix the label spaces."""
+def make_setting(config, out: Path, progress=None, split: Split | None = None) -> Setting:
+    """Load the dataset, take `split` (saved to `out/split.json`) or make (or reuse) the one split
+    there, and fix the label spaces."""
 
     taxonomy = load_taxonomy()
     dataset = resolve_dataset(config.data, taxonomy)
     split_path = out / "split.json"
-    split = None
-    if split_path.is_file():
+    if split is not None:
+        split.save(split_path)
+    elif split_path.is_file():
         split = Split.load(split_path)
         if (
             split.dataset_digest
@@ -111,7 +114,7 @@ def make_setting(config, out: Path, progress=None) -> Setting:
     data_path = None if config.data is None else str(Path(config.data).resolve())
     name = "built-in synthetic covers" if config.data is None else Path(config.data).name
     return Setting(
-        taxonomy=taxonomy, dataset=dataset, data_path=data_path, data_name=name,
+        taxonomy=taxonomy, dataset=dataset, data_path=data_path, data_name=name, split=split,
         split_path=split_path.resolve(), train_rows=split.rows(dataset, "train"),
         test_rows=split.rows(dataset, "test"), label_sets=label_sets,
         all_space=get_label_space("all", taxonomy), classes=classes,

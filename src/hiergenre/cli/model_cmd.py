@@ -15,7 +15,7 @@ from hiergenre.cli.defaults import choices, library_value
 from hiergenre.errors import ConfigError, DataError
 
 o = typer.Option
-DECODERS = choices(library_value("predict.py", "DECODERS"))
+DECODERS = choices(library_value("decode.py", "DECODERS"))
 
 
 def _decode(field: str):

@@ -155,7 +155,7 @@ def tag(
     decode: str = o(
         library_value(PROPOSE, "ProposeOptions.decode"),
         "--decode",
-        help=f"{choices(library_value('predict.py', 'DECODERS'))}.",
+        help=f"{choices(library_value('decode.py', 'DECODERS'))}.",
     ),
     batch_size: int = o(
         library_value(TAG, "TagOptions.batch_size"), "--batch-size", help="Covers per forward pass."

@@ -17,8 +17,10 @@ from hiergenre.models.base import (
     IMAGENET_STD,
     Encoder,
     GenreModel,
+    HeadOnly,
     LinearHead,
     ProbeHead,
+    unwrap,
 )
 from hiergenre.models.heads import (
     HierarchicalHead,
@@ -46,6 +48,7 @@ __all__ = [
     "LITE0_STD",
     "Encoder",
     "GenreModel",
+    "HeadOnly",
     "HierarchicalHead",
     "LinearHead",
     "ProbeHead",
@@ -66,4 +69,5 @@ __all__ = [
     "register_model",
     "restrict_taxonomy",
     "segment_log_softmax",
+    "unwrap",
 ]

@@ -104,6 +104,31 @@ class GenreModel(nn.Module):
         return self
 
 
+class HeadOnly(nn.Module):
+    """The trainable part of a frozen-encoder model: features (B, D) -> logits (B, K).
+
+    Training a frozen encoder's head on cached features wraps the GenreModel in this; `unwrap`
+    gives the GenreModel back (its checkpoint, encoder, thresholds and preprocessing)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.label_space = model.label_space
+        self.output = model.output
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """features (B, D) -> logits (B, K)."""
+        return self.model.head(features.float())  # the cache may hold float16
+
+    def node_probs(self, logits: torch.Tensor) -> torch.Tensor:
+        return self.model.node_probs(logits)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The whole model: the GenreModel a `HeadOnly` wraps, else `model` itself."""
+    return model.model if isinstance(model, HeadOnly) else model
+
+
 class LinearHead(nn.Linear):
     """A flat head: features (B, D) -> logits (B, K)."""
 

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from hiergenre import losses
 from hiergenre.errors import ConfigError
 from hiergenre.models import restrict_taxonomy
+from hiergenre.models.base import unwrap
 from hiergenre.train.config import AUTO_LOSS, OUTPUT_LOSSES, OptimSpec, TrainConfig
 from hiergenre.train.inputs import class_counts
 from hiergenre.tree import tree_tensors
@@ -25,7 +26,7 @@ CB_BETA = 0.999  # Cui et al. 2019, "effective number of samples"
 def param_groups(model: nn.Module, spec: OptimSpec) -> list[dict]:
     """Trainable parameters as optimizer groups: a pretrained encoder being fine-tuned learns at
     `lr * encoder_lr_scale`, everything else at `lr`."""
-    inner = getattr(model, "model", model)  # HeadOnly wraps the GenreModel
+    inner = unwrap(model)
     encoder = getattr(inner, "encoder", None)
     slow: list[nn.Parameter] = []
     if encoder is not None and getattr(inner, "pretrained", None):
@@ -134,13 +135,13 @@ def build_criterion(
             return lambda logits, y: losses.bce(logits, y, pos_weight=weights)
         return lambda logits, y: F.binary_cross_entropy_with_logits(logits, y, weight=weights)
     tree = _tree(space)
-    mode = getattr(getattr(model, "model", model).config, "mode", "softmax")  # HeadOnly wraps it
+    mode = getattr(unwrap(model).config, "mode", "softmax")
     if name == "conditional":
         return lambda logits, y: losses.hierarchical_conditional_loss(logits, y, tree, mode)
     if name == "mcloss":
         ancestry = tree_tensors(tree, device).ancestry
         return lambda logits, y: losses.mc_loss(logits, y, ancestry)
-    inner = getattr(model, "model", model)
+    inner = unwrap(model)
     return lambda logits, y: F.binary_cross_entropy(
         inner.node_probs(logits).clamp(1e-7, 1 - 1e-7), y
     )

@@ -19,6 +19,7 @@ from hiergenre.evaluate import (
     score_node_probs,
 )
 from hiergenre.inference import predict_rows, to_node_probabilities
+from hiergenre.models.base import unwrap
 from hiergenre.train.distributed import DistContext, gather_rows
 from hiergenre.train.inputs import TrainData
 from hiergenre.train.loop import evaluate
@@ -50,7 +51,7 @@ def score(model, data: TrainData, part: str, node_probs: np.ndarray) -> dict:
     scoring = data.scoring
     classes = scoring.classes if scoring else default_classes(space)
     present = scoring.present if scoring else None
-    thresholds = getattr(getattr(model, "model", model), "decode_thresholds", None)
+    thresholds = getattr(unwrap(model), "decode_thresholds", None)
     return score_node_probs(node_probs, space, data.label_sets[part], space.taxonomy,
                             TASK_OF_OUTPUT[model.output], classes=classes,
                             present=present, thresholds=thresholds)  # fmt: skip
@@ -84,18 +85,20 @@ def evaluate_part(
 
 def final_part(
     model, data: TrainData, part: str, ctx: DistContext, device: torch.device, batch_size: int
-) -> dict:
-    """The summary's metrics on one part: the covers through `inference.predict_rows` (the full
-    model, on the main process) when the data came from images, else as `evaluate_part`."""
-    full = getattr(model, "model", model)  # HeadOnly wraps the GenreModel
+) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
+    """The summary's metrics on one part, with the node probabilities (M, num_nodes) they score
+    and those covers' dataset rows (M,): the covers through `inference.predict_rows` (the full
+    model, on the main process) when the data came from images, else as `evaluate_part` (no
+    probabilities or rows returned)."""
+    full = unwrap(model)
     if data.images is None:
-        return evaluate_part(model, data, part, ctx, device, batch_size)
+        return evaluate_part(model, data, part, ctx, device, batch_size), None, None
     if not ctx.is_main:
-        return {}
+        return {}, None, None
     images = data.images
     # the batches `evaluate` uses too (runtime.batch_for), not the training batch size
     nodes, kept, _ = predict_rows(full, images.preprocess, images.store, images.rows[part],
                                   device=device)  # fmt: skip
     if len(kept) != len(images.rows[part]):
         raise RuntimeError("a part's rows changed between training and scoring")
-    return score(full, data, part, nodes)
+    return score(full, data, part, nodes), nodes, kept

@@ -22,23 +22,6 @@ from hiergenre.train.loop import autocast, to_device
 log = logging.getLogger(__name__)
 
 
-class HeadOnly(nn.Module):
-    """The trainable part of a frozen-encoder model: features (B, D) -> logits (B, K)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self.label_space = model.label_space
-        self.output = model.output
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """features (B, D) -> logits (B, K)."""
-        return self.model.head(features.float())  # the cache may hold float16
-
-    def node_probs(self, logits: torch.Tensor) -> torch.Tensor:
-        return self.model.node_probs(logits)
-
-
 @torch.inference_mode()
 def compute_features(
     model: nn.Module, dataset, device: torch.device, batch_size: int = 64, raw: bool = False

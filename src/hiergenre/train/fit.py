@@ -23,6 +23,7 @@ from hiergenre.device import resolve_device
 from hiergenre.evaluate import PRIMARY
 from hiergenre.featcache import encoder_is_frozen
 from hiergenre.fileio import atomic_append_line, atomic_write_text
+from hiergenre.models.base import HeadOnly, unwrap
 from hiergenre.train import build
 from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
 from hiergenre.train.config import TrainConfig, config_to_dict, with_image_size
@@ -33,7 +34,7 @@ from hiergenre.train.distributed import (
     init_distributed,
 )
 from hiergenre.train.evaluation import evaluate_part
-from hiergenre.train.features import HeadOnly, feature_data, fit_reduction
+from hiergenre.train.features import feature_data, fit_reduction
 from hiergenre.train.headfit import fit_head, held_out_head, uses_probe
 from hiergenre.train.inputs import TrainData, image_data, sample_weights
 from hiergenre.train.loop import train_one_epoch
@@ -128,7 +129,7 @@ def _checkpoint_meta(r: Runner, state: RunState, extra: dict | None = None) -> d
 
 
 def _state_dict(r: Runner) -> dict[str, torch.Tensor]:
-    return getattr(r.model, "model", r.model).state_dict()  # HeadOnly saves the whole model
+    return unwrap(r.model).state_dict()  # a HeadOnly saves the whole model
 
 
 def save_last(r: Runner, state: RunState) -> None:
@@ -147,7 +148,7 @@ def restore_last(r: Runner) -> RunState:
         label_space=meta["label_space"],
         model_name=meta["model_name"],
     )
-    getattr(r.model, "model", r.model).load_state_dict(ckpt.model_state)
+    unwrap(r.model).load_state_dict(ckpt.model_state)
     r.optimizer.load_state_dict(ckpt.optimizer_state())
     r.scheduler.load_state_dict(ckpt.meta["scheduler"])
     state = RunState(**ckpt.meta["state"])

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hiergenre.models.base import ProbeHead
+from hiergenre.models.base import ProbeHead, unwrap
 from hiergenre.models.heads import HierarchicalHead
 from hiergenre.train.probe import (
     Group,
@@ -37,7 +37,7 @@ def uses_probe(model: nn.Module, solver: str, frozen: bool) -> bool:
     head the probe knows (a linear layer, the probe head or the shared hierarchical head)."""
     if not frozen or solver == "gradient":
         return False
-    return _linear_of(getattr(model, "model", model).head) is not None
+    return _linear_of(unwrap(model).head) is not None
 
 
 def _linear_of(head: nn.Module) -> nn.Linear | None:
@@ -49,7 +49,7 @@ def _linear_of(head: nn.Module) -> nn.Linear | None:
 
 def head_groups(model: nn.Module) -> list[Group]:
     """The independent groups of the model's head (see module doc)."""
-    model = getattr(model, "model", model)
+    model = unwrap(model)
     space = model.label_space
     if model.output != "hierarchical":
         return flat_groups(space.size, model.output)
@@ -70,7 +70,7 @@ def multi_hot(output: str, targets: np.ndarray, size: int) -> np.ndarray:
 def install(model: nn.Module, fit: ProbeFit) -> None:
     """Copy a fitted probe (weight (K, D), bias (K,) on raw features) into the model's head."""
 
-    head = getattr(model, "model", model).head
+    head = unwrap(model).head
     linear = _linear_of(head)
     if isinstance(head, ProbeHead):  # its BatchNorm becomes the identity: the probe standardises
         head.norm.running_mean.zero_()
@@ -96,7 +96,7 @@ def held_out_head(model: nn.Module, fit: ProbeFit):
 def fit_head(model: nn.Module, data, config: ProbeConfig, progress=None) -> ProbeFit:
     """Fit the head of `model` (a HeadOnly on cached features) on data's train/dev parts;
     `progress("probe", info)` follows the solver (`probe.fit_probe`)."""
-    inner = getattr(model, "model", model)
+    inner = unwrap(model)
     size = inner.label_space.size
     feats = {p: data.datasets[p].x.numpy() for p in ("train", "dev")}
     targets = {p: multi_hot(inner.output, data.targets[p], size) for p in ("train", "dev")}

@@ -152,10 +152,13 @@ def train_from_config(
     resume: bool = False,
     overwrite: bool = False,
     epochs: int | None = None,
+    split: Split | None = None,
 ) -> RunResult:
     """Train the run a config describes into `run_dir`; `resume` continues the run saved there
     (its own config and split; `epochs` may extend it); `overwrite` clears a finished or
-    interrupted run there first (without either, a folder holding a run is refused)."""
+    interrupted run there first (without either, a folder holding a run is refused). `split`:
+    the split a new run trains on when the caller holds it already (the benchmark), instead of
+    reading the file `config.data.split` names (which should hold the same split)."""
 
     run_dir = Path(run_dir)
     prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
@@ -175,7 +178,8 @@ def train_from_config(
         trained = record.trained_nodes if record else None
     else:
         config = _new_run_config(config, output)
-        split = resolve_split(config, dataset, taxonomy, output)
+        if split is None:
+            split = resolve_split(config, dataset, taxonomy, output)
         check_split(split, dataset)
         label_sets = dataset.label_sets  # a property that builds the list: once, not per album
         trained = closed_nodes([label_sets[i] for i in split.rows(dataset, "train")], taxonomy)

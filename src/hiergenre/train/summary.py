@@ -8,8 +8,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from hiergenre.evaluate import PRIMARY
 from hiergenre.fileio import atomic_write_text, json_safe
+from hiergenre.models.base import unwrap
 from hiergenre.train.checkpoint import load_checkpoint, save_checkpoint
 from hiergenre.train.distributed import barrier
 from hiergenre.train.evaluation import final_part, tune_thresholds
@@ -32,10 +35,11 @@ class RunResult:
     test: dict = field(default_factory=dict)
     seconds: float = 0.0
     message: str = ""
-
-
-def _full_model(r):
-    return getattr(r.model, "model", r.model)  # HeadOnly wraps the GenreModel
+    # what `test` was computed from, for a caller that reports more than the metrics (the
+    # benchmark): node probabilities (M, num_nodes) and the dataset rows (M,) of the test
+    # covers; None when the run was not scored on covers. Not in summary.json.
+    test_node_probs: np.ndarray | None = field(default=None, repr=False, compare=False)
+    test_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def _mean_speed(run_dir) -> float | None:
@@ -52,7 +56,7 @@ def _dev_head(r):
 
     if r.probe_fit is None:
         return contextlib.nullcontext()
-    return held_out_head(_full_model(r), r.probe_fit)
+    return held_out_head(unwrap(r.model), r.probe_fit)
 
 
 def _choose_thresholds(r, ckpt, batch_size: int) -> None:
@@ -61,10 +65,10 @@ def _choose_thresholds(r, ckpt, batch_size: int) -> None:
     where `load_run` (evaluate, predict, the benchmark) reads them."""
     with _dev_head(r):
         thresholds = tune_thresholds(r.model, r.data, "dev", r.ctx, r.device, batch_size)
-    _full_model(r).decode_thresholds = thresholds
+    unwrap(r.model).decode_thresholds = thresholds
     if thresholds is not None and r.ctx.is_main:
         meta = {k: v for k, v in ckpt.meta.items() if k not in ("format", "meta_sha256")}
-        save_checkpoint(r.run_dir / "best", _full_model(r).state_dict(),
+        save_checkpoint(r.run_dir / "best", unwrap(r.model).state_dict(),
                         {**meta, "decode_thresholds": thresholds}, with_rng=False)  # fmt: skip
     r.meta["decode_thresholds"] = thresholds
 
@@ -73,18 +77,19 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
     """Evaluate the best checkpoint on dev and test (unless interrupted) and write summary.json."""
     dev: dict = {}
     test: dict = {}
+    test_nodes = test_rows = None
     best = r.run_dir / "best.safetensors"
     barrier(r.ctx)  # rank 0 may still be writing `best`
     if status != "interrupted" and best.exists():
         ckpt = load_checkpoint(best, taxonomy_digest=r.meta["taxonomy_digest"],
                                label_space=r.meta["label_space"])  # fmt: skip
-        _full_model(r).load_state_dict(ckpt.model_state)
+        unwrap(r.model).load_state_dict(ckpt.model_state)
         size = r.config.batch_size
         _choose_thresholds(r, ckpt, size)
         with _dev_head(r):
-            dev = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
-        test = final_part(r.model, r.data, "test", r.ctx, r.device, size)
-    model = _full_model(r)
+            dev, _, _ = final_part(r.model, r.data, "dev", r.ctx, r.device, size)
+        test, test_nodes, test_rows = final_part(r.model, r.data, "test", r.ctx, r.device, size)
+    model = unwrap(r.model)
     metric = PRIMARY[model.output]
     summary = {
         "status": status, "message": message, "epochs_run": state.epoch,
@@ -107,4 +112,4 @@ def write_summary(r, state, status: str, message: str, seconds: float, progress=
     if progress is not None and r.ctx.is_main:
         progress("end", summary)
     return RunResult(r.run_dir, status, state.epoch, state.best_epoch, metric, state.best_metric,
-                     dev, test, seconds, message)  # fmt: skip
+                     dev, test, seconds, message, test_nodes, test_rows)  # fmt: skip
