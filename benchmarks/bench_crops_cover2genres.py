@@ -15,6 +15,7 @@ crops run through the same network as the cached features.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from hiergenre.data import resolve_dataset
 from hiergenre.data.store import ImageStore
 from hiergenre.inference import preprocess_for
+from hiergenre.models.frozen import FlipAveraged
 from hiergenre.models.registry import get_model
 from hiergenre.taxonomy import load_taxonomy
 
@@ -53,6 +55,7 @@ def main() -> None:
     store = ImageStore.open_or_build(ds, SIZE)
     assert store.ok.all(), "every cover must decode (the levers index albums by row)"
     model = get_model("lite0", "all", tax).eval()
+    model.encoder = FlipAveraged(model.encoder)  # as `train` wraps frozen encoders (--flip)
     pre = preprocess_for(model, SIZE)
     crops = boxes(args.crops, args.scale)
     if args.check:
@@ -62,7 +65,7 @@ def main() -> None:
         gap = float(np.abs(mine - cached).max() / np.abs(cached).max())
         assert gap < 1e-4, f"this encoder is not the cached features' one (gap {gap:.2e})"
         print(f"uncropped features match the cache (max relative gap {gap:.1e})")
-    out = None
+    out, partial = None, f"{args.out}.partial.npy"
     t0 = time.time()
     with torch.inference_mode():
         for start in range(0, len(store), args.batch):
@@ -75,7 +78,7 @@ def main() -> None:
                 total = total + model.features(view)
             mean = (total / len(crops)).numpy()
             if out is None:
-                out = np.lib.format.open_memmap(args.out, "w+", np.float32,
+                out = np.lib.format.open_memmap(partial, "w+", np.float32,
                                                 (len(store), mean.shape[1]))  # fmt: skip
             out[start : start + len(mean)] = mean
             done = start + len(mean)
@@ -83,6 +86,7 @@ def main() -> None:
                 rate = done / (time.time() - t0)
                 print(f"{done}/{len(store)} covers, {rate:.1f}/s", flush=True)
     out.flush()
+    os.replace(partial, args.out)  # complete or absent: a reader never sees half a file
 
 
 if __name__ == "__main__":
