@@ -49,6 +49,7 @@ test-lowest: $(LOWEST)/.installed
 	$(LOWEST)/bin/python -m pytest -q
 
 docs: $(VENV)/.installed
+	$(BIN)/python docs/readme_to_index.py
 	$(BIN)/mkdocs build --strict -d site
 
 lint: $(VENV)/.installed

@@ -51,3 +51,15 @@ def test_readme_links_exist():
     assert targets, "the README links to its reference pages"
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert not missing, f"README links to missing files: {missing}"
+
+
+def test_index_page_is_the_readme():
+    """docs/index.md is generated from the README (`make docs`): one text, not two to keep equal."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import readme_to_index
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    want = readme_to_index.index_text((ROOT / "README.md").read_text())
+    have = (ROOT / "docs" / "index.md").read_text()
+    assert have == want, "docs/index.md is stale: run `python docs/readme_to_index.py`"

@@ -37,7 +37,7 @@ def test_json_round_trip_is_exact():
         ("epoch = 3\n", "unknown key epoch; valid keys are kind, model"),
         ("[data]\nimg_size = 3\n", r"\[data\]: unknown key img_size"),
         ('epochs = "ten"\n', "epochs = 'ten' should be of type int"),
-        ("epochs = 0\n", "--epochs must be at least 1"),
+        ("epochs = 0\n", "`epochs` must be at least 1"),
         ("[data]\nimage_size = 7\n", "at least 32 pixels"),
         ('[optim]\nschedule = "linear"\n', "unknown schedule 'linear'"),
         ("epochs = [\n", "not valid TOML"),

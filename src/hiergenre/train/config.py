@@ -130,10 +130,10 @@ def validate_config(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"probe_iters must be at least 1, got {config.probe_iters}")
     if not config.optim.encoder_lr_scale > 0:
         raise ConfigError(f"encoder_lr_scale must be positive, got {config.optim.encoder_lr_scale}")
-    positive = {"epochs": config.epochs, "batch-size": config.batch_size}
+    positive = {"epochs": config.epochs, "batch_size": config.batch_size}
     for name, value in positive.items():
         if value < 1:
-            raise ConfigError(f"--{name} must be at least 1, got {value}")
+            raise ConfigError(f"`{name}` must be at least 1, got {value}")
     if config.data.image_size is not None and config.data.image_size < MIN_IMAGE_SIZE:
         raise ConfigError(
             f"`image_size` must be at least {MIN_IMAGE_SIZE} pixels, got {config.data.image_size}"
