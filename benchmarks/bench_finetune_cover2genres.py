@@ -124,7 +124,7 @@ def finetune(s: Setting, net, acts, parts, first: int, epochs: int, seed: int = 
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(rows)
+            total += float(loss.detach()) * len(rows)
         tail.eval()
         dev_loss = 0.0
         with torch.no_grad():
