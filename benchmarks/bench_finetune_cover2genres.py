@@ -9,9 +9,10 @@ features of it (pooled + style, see bench_levers_cover2genres.py). The trunk up 
 stays frozen with its ImageNet weights and its output is computed once per cover and per
 orientation (the cover and its mirror image); blocks 5-6, the 1x1 head conv and its batch norm
 (statistics kept, weights trained) train with a linear head on the pooled features under the
-per-branch softmax loss of the hierarchical model (`BranchSoftmaxLoss`): AdamW, lr 1e-4 for the
-network and 1e-3 for the head, batches of 32 with a random flip, early stopping on the dev loss
-(patience 3). Scored on the test part (thresholds chosen on dev, as `train` does):
+per-branch softmax loss of the hierarchical model (`losses.hierarchical_conditional_loss`):
+AdamW, lr 1e-4 for the network and 1e-3 for the head, batches of 32 with a random flip, early
+stopping on the dev loss (patience 3). Scored on the test part (thresholds chosen on dev, as
+`train` does):
 - `ft-own`: the fine-tuned network with its own head;
 - `hier@pooled` / `hier@ft-pooled`: the library's hierarchical probe on the frozen / fine-tuned
   pooled features (1280, L2-normalised, flip-averaged);
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_levers_cover2genres import BranchSoftmaxLoss, Setting, probe_probs
+from bench_levers_cover2genres import Setting, branch_loss, probe_probs
 from torch import nn
 
 from hiergenre.data.store import ImageStore
@@ -99,7 +100,7 @@ def finetune(s: Setting, net, acts, parts, first: int, epochs: int, seed: int = 
     nn.init.zeros_(head.bias)
     groups = [{"params": tail.parameters(), "lr": 1e-4}, {"params": head.parameters(), "lr": 1e-3}]
     opt = torch.optim.AdamW(groups, weight_decay=1e-4)
-    loss_fn = BranchSoftmaxLoss(s)
+    loss_fn = branch_loss(s)
     y = torch.as_tensor(s.y)
     gen = torch.Generator().manual_seed(seed)
     drop = nn.Dropout(0.2)

@@ -39,6 +39,7 @@ from torch import nn
 from hiergenre.benchmark.folds import make_folds
 from hiergenre.data import resolve_dataset
 from hiergenre.evaluate import choose_thresholds, score_node_probs, scoring_classes
+from hiergenre.losses import hierarchical_conditional_loss
 from hiergenre.models.heads import TreeStructure, hierarchical_probs
 from hiergenre.taxonomy import get_label_space, load_taxonomy
 from hiergenre.train.probe import ProbeConfig, branch_groups, fit_probe, flat_groups
@@ -107,27 +108,10 @@ def probe_probs(s: Setting, x, parts, kind: str) -> tuple[np.ndarray, np.ndarray
     return s.coherent(sig(dev)), s.coherent(sig(test))
 
 
-class BranchSoftmaxLoss:
-    """Cross-entropy of one softmax per branch against the album's children of that branch
-    (several true children share the target mass), over the albums that carry the parent."""
-
-    def __init__(self, s: Setting):
-        self.groups = [(g.parent, torch.as_tensor(list(g.columns))) for g in s.groups]
-
-    def __call__(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        total, count = logits.new_zeros(()), 0
-        for parent, cols in self.groups:
-            t = y[:, cols]
-            keep = t.sum(1) > 0
-            if parent >= 0:
-                keep &= y[:, parent] > 0
-            if not keep.any():
-                continue
-            t = t[keep] / t[keep].sum(1, keepdim=True)
-            logp = torch.log_softmax(logits[keep][:, cols], 1)
-            total = total - (t * logp).sum()
-            count += int(keep.sum())
-        return total / max(count, 1)
+def branch_loss(s: Setting):
+    """The hierarchical head's training loss (`losses.hierarchical_conditional_loss`, softmax):
+    one softmax per branch against the album's children there, over albums carrying the parent."""
+    return lambda logits, y: hierarchical_conditional_loss(logits, y, s.tax, "softmax")
 
 
 def _standardise(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +125,7 @@ def mlp_probs(s: Setting, x, parts, seed: int = 230, hidden: int = 512) -> tuple
     mean, std = _standardise(x, parts["train"])
     xs = {p: torch.as_tensor((x[r] - mean) / std, dtype=torch.float32) for p, r in parts.items()}
     ys = {p: torch.as_tensor(s.y[r]) for p, r in parts.items()}
-    loss_fn = BranchSoftmaxLoss(s)
+    loss_fn = branch_loss(s)
 
     def train(x_tr, y_tr, epochs, x_dev=None, y_dev=None):
         torch.manual_seed(seed)
