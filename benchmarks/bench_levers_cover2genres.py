@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hiergenre.baselines import PriorBaseline
 from hiergenre.benchmark.folds import make_folds
 from hiergenre.data import resolve_dataset
 from hiergenre.evaluate import choose_thresholds, score_node_probs, scoring_classes
@@ -207,8 +208,8 @@ def main() -> None:
                 assert len(cache[spec]) == len(s.ds), (spec, len(cache[spec]), len(s.ds))
             extra: dict = {}
             if kind == "prior":
-                f = s.y[parts["train"]].mean(0)
-                dev, test = (np.tile(f, (len(parts[p]), 1)) for p in ("dev", "test"))
+                prior = PriorBaseline().fit(None, s.y[parts["train"]], s.space)
+                dev, test = (prior.predict_scores(None, n=len(parts[p])) for p in ("dev", "test"))
             elif kind in ("hier", "flat", "mlp"):
                 dev, test, extra = fitted(kind, spec)
             elif kind in ("ens", "ens-mlp"):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hiergenre.baselines import PriorBaseline
 from hiergenre.data import load_dataset
 from hiergenre.data.splits import Split
 from hiergenre.evaluate import score_node_probs, scoring_classes
@@ -32,9 +33,9 @@ COLUMNS = (("hF", "hF"), ("level1_accuracy", "L1 acc"), ("level1_balanced_accura
 
 def prior_metrics(run, train_labels, labels, classes=None, present=None) -> dict:
     """The training albums' genre frequencies, scored on `labels` like the run's predictions."""
-    y = run.label_space.encode(train_labels).mean(0)
+    prior = PriorBaseline().fit(None, run.label_space.encode(train_labels), run.label_space)
     probs = np.zeros((len(labels), run.taxonomy.num_nodes))
-    probs[:, run.label_space.indices] = y
+    probs[:, run.label_space.indices] = prior.predict_scores(None, n=len(labels))
     return score_node_probs(probs, run.label_space, labels, run.taxonomy, "hierarchical",
                             classes=classes or run.classes, present=present or run.scored_nodes,
                             thresholds=run.model.decode_thresholds)  # fmt: skip
